@@ -1,0 +1,187 @@
+"""The command line: `semsearch index|eval|ask` and the `ask "QUESTION"` shortcut."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from .errors import IndexNotFoundError, SemsearchError
+from .records import Hit
+from .settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+_WORD = re.compile(r"\w{3,}")
+_BOLD = re.compile(r"\*\*|__")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+
+
+def readable(text: str) -> str:
+    """Passage text for a terminal: bold markers and backslash escapes dropped, links kept."""
+    return _ESCAPED.sub(r"\1", _BOLD.sub("", text))
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    from .embedders import load_embedder
+
+    return load_embedder(settings.model, backend=settings.backend, device=settings.device)
+
+
+def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Build and publish an index of `notes_dir`, with a progress bar and a summary."""
+    from tqdm import tqdm
+
+    from .indexing import build_index
+
+    embedder = embedder or _embedder(settings)
+    bar = tqdm(total=0, unit="chunk", desc="embedding", disable=quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        report = build_index(
+            notes_dir, settings.index_dir, embedder, include=settings.include,
+            max_file_bytes=settings.max_file_bytes, overlap_tokens=settings.chunk_overlap_tokens,
+            batch_size=settings.batch_size, progress=progress,
+        )
+    finally:
+        bar.close()
+    if quiet:
+        return
+    click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "
+               f"{report.seconds:.1f}s (build {report.manifest.build_id}).", err=True)
+    for skipped in report.skipped:
+        click.echo(f"  skipped {skipped.source}: {skipped.reason}", err=True)
+
+
+def highlight(text: str, query: str) -> str:
+    """The passage with the query's words in bold (shown on a terminal only)."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    if not words:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(words))) + r")\w*", re.IGNORECASE)
+    return pattern.sub(lambda m: click.style(m.group(0), bold=True), text)
+
+
+def format_hit(hit: Hit, query: str) -> str:
+    c = hit.chunk
+    lines = f"{c.start_line}-{c.end_line}" if c.end_line != c.start_line else str(c.start_line)
+    head = f"{hit.rank}. [{hit.score:.3f}] {click.style(f'{c.source}:{lines}', fg='cyan')}"
+    if c.heading_path:
+        head += f"  {c.heading}"
+    body = textwrap.indent(highlight(readable(c.text).strip(), query), "   ")
+    also = f"\n   also in: {', '.join(hit.also_in)}" if hit.also_in else ""
+    return f"{head}\n{body}{also}\n"
+
+
+def answer(question: str, top_k: int | None, as_json: bool, settings: Settings) -> None:
+    from .search import Searcher
+
+    embedder = _embedder(settings)
+    options = {"max_top_k": settings.max_top_k, "max_query_chars": settings.max_query_chars}
+    try:
+        searcher = Searcher.open(settings.index_dir, embedder, **options)
+    except IndexNotFoundError:
+        click.echo(f"No index yet at {settings.index_dir}: building one from {settings.notes_dir} "
+                   "(first run only).", err=True)
+        run_build(settings, settings.notes_dir, embedder=embedder)
+        searcher = Searcher.open(settings.index_dir, embedder, **options)
+    hits = searcher.search(question, top_k=top_k or settings.top_k)
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+    elif not hits:
+        click.echo("Nothing in your notes answers this.")
+    else:
+        click.echo("\n".join(format_hit(hit, question) for hit in hits))
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        return _guarded(lambda: super(_Group, self).invoke(ctx))
+
+
+def _guarded(call):  # type: ignore[no-untyped-def]
+    """Expected errors become one line on stderr and exit status 1, never a traceback."""
+    try:
+        return call()
+    except SemsearchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
+def main(verbose: bool) -> None:
+    """semsearch: semantic search over your notes."""
+    _setup_logging(verbose)
+
+
+@main.command("index")
+@click.argument("notes_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Where to write the index.")
+def index_command(notes_dir: Path | None, index_dir: Path | None) -> None:
+    """Index NOTES_DIR (default: the bundled notes) and publish the build."""
+    settings = get_settings()
+    if index_dir:
+        settings = settings.model_copy(update={"index_dir": index_dir})
+    run_build(settings, notes_dir or settings.notes_dir)
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
+def ask_command(question: str, top_k: int | None, as_json: bool) -> None:
+    """Answer QUESTION with ranked passages from your notes."""
+    answer(question, top_k, as_json, get_settings())
+
+
+@main.command("eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the run here.")
+@click.option("-k", "--top-k", default=10, show_default=True, type=click.IntRange(1, 100))
+def eval_command(queries: Path, out: Path | None, top_k: int) -> None:
+    """Score a query set (JSONL with id, query, answers, kind) against the index."""
+    from .evaluation import hits_to_results, load_queries, score_by_kind, write_run
+    from .search import Searcher
+
+    settings = get_settings()
+    query_set = load_queries(queries)
+    searcher = Searcher.open(settings.index_dir, _embedder(settings), max_top_k=max(100, top_k))
+    results = searcher.search_many([q.query for q in query_set], top_k=top_k)
+    run = {q.id: hits_to_results(hits) for q, hits in zip(query_set, results)}
+    if out:
+        write_run(out, run)
+    report = score_by_kind(query_set, run, depth=10)
+    columns = ["hit@1", "hit@5", "mrr@10", "span_recall@10", "separation"]
+    click.echo(f"{'kind':<14}{'n':>4}" + "".join(f"{c:>16}" for c in columns))
+    for kind, metrics in report.items():
+        n = int(metrics["n_answerable"] + metrics["n_unanswerable"])
+        cells = "".join(f"{metrics[c]:>16.3f}" if c in metrics else f"{'-':>16}" for c in columns)
+        click.echo(f"{kind:<14}{n:>4}{cells}")
+    click.echo(f"index {searcher.manifest.build_id} model {searcher.manifest.model_name}", err=True)
+
+
+@click.command()
+@click.argument("question")
+@click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
+def ask(question: str, top_k: int | None, as_json: bool, verbose: bool) -> None:
+    """Answer QUESTION from your notes: ask "what is inverted dropout" """
+    _setup_logging(verbose)
+    _guarded(lambda: answer(question, top_k, as_json, get_settings()))

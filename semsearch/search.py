@@ -1,0 +1,107 @@
+"""The one search core every edge calls: `Searcher.search(query, top_k=...)`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .embedders import Embedder
+from .errors import IndexNotFoundError, QueryError
+from .records import Hit
+from .store import CURRENT, LoadedBuild, Manifest, load_current
+
+logger = logging.getLogger(__name__)
+
+MAX_TOP_K = 50
+MAX_QUERY_CHARS = 2000
+
+
+def validate_query(query: str, top_k: int, *, max_top_k: int = MAX_TOP_K,
+                   max_chars: int = MAX_QUERY_CHARS) -> str:
+    """The trimmed query, or QueryError with a sentence saying what is wrong."""
+    if not isinstance(query, str):
+        raise QueryError("The query must be text.")
+    text = query.replace("\x00", " ").strip()
+    if not text:
+        raise QueryError("The query is empty; ask a question, e.g. `what is inverted dropout`.")
+    if len(text) > max_chars:
+        raise QueryError(f"The query is {len(text)} characters long; the limit is {max_chars}.")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= max_top_k:
+        raise QueryError(f"top_k must be a whole number from 1 to {max_top_k}, got {top_k!r}.")
+    return text
+
+
+def rank(build: LoadedBuild, query_vectors: np.ndarray, top_k: int) -> list[list[Hit]]:
+    """Nearest chunks for each query vector, best first, as Hits."""
+    k = min(top_k, build.index.ntotal)
+    if k == 0:
+        return [[] for _ in range(len(query_vectors))]
+    scores, ids = build.index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+    return [
+        [Hit(build.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(row_ids, row_scores), 1) if i >= 0]
+        for row_ids, row_scores in zip(ids, scores)
+    ]
+
+
+class Searcher:
+    """A loaded index plus the embedder that queries it. Thread-safe; reloads on a new build."""
+
+    def __init__(self, build: LoadedBuild, embedder: Embedder, *, index_dir: Path | None = None,
+                 max_top_k: int = MAX_TOP_K, max_query_chars: int = MAX_QUERY_CHARS) -> None:
+        self._build = build
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self.max_top_k = max_top_k
+        self.max_query_chars = max_query_chars
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, index_dir: Path, embedder: Embedder, **options: int) -> Searcher:
+        """Load the published build at `index_dir`, checking it matches `embedder`."""
+        build = load_current(index_dir, model_name=embedder.model_name, dim=embedder.dim)
+        return cls(build, embedder, index_dir=index_dir, **options)
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._build.manifest
+
+    @property
+    def build(self) -> LoadedBuild:
+        return self._build
+
+    def reload_if_changed(self) -> bool:
+        """Switch to a newly published build, if any. In-flight searches keep the build they began
+        with; a broken new build is logged and the current one keeps serving."""
+        if self.index_dir is None:
+            return False
+        with self._reload_lock:
+            try:
+                name = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
+            except OSError:
+                return False
+            if name == self._build.manifest.build_id:
+                return False
+            try:
+                build = load_current(self.index_dir, model_name=self.embedder.model_name,
+                                     dim=self.embedder.dim)
+            except (IndexNotFoundError, Exception) as exc:  # keep serving what we have
+                logger.error("new build %s not loaded, still serving %s: %s",
+                             name, self._build.manifest.build_id, exc)
+                return False
+            self._build = build
+            logger.info("now serving build %s", build.manifest.build_id)
+            return True
+
+    def search(self, query: str, *, top_k: int = 5) -> list[Hit]:
+        """The `top_k` passages that best answer `query`, best first."""
+        return self.search_many([query], top_k=top_k)[0]
+
+    def search_many(self, queries: Sequence[str], *, top_k: int = 5) -> list[list[Hit]]:
+        texts = [validate_query(q, top_k, max_top_k=self.max_top_k,
+                                max_chars=self.max_query_chars) for q in queries]
+        build = self._build  # one build for the whole call, even if a reload happens meanwhile
+        return rank(build, self.embedder.embed_queries(texts), top_k)
