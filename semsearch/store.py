@@ -114,9 +114,16 @@ def write_build(
     notes_dir: str = "",
     skipped: list[dict[str, str]] | None = None,
     version: str = "",
+    extra_files: dict[str, bytes] | None = None,
+    index: faiss.Index | None = None,
+    index_type: str = "Flat",
 ) -> Manifest:
     """Write, verify and publish a build. On any failure nothing is published and the partial
-    build directory is removed."""
+    build directory is removed.
+
+    `extra_files` (name -> bytes) are stored beside the vectors and checksummed like them (e.g. a
+    lexical index); read them back with `LoadedBuild.read_extra`. `index` replaces the default
+    exact `IndexFlatIP` (already trained and filled with `vectors`), described by `index_type`."""
     if len(chunks) != len(vectors):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
     build_id = new_build_id()
@@ -124,10 +131,12 @@ def write_build(
     try:
         build_dir.mkdir(parents=True)
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        index = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        if index is None:
+            index = faiss.IndexFlatIP(dim)
+            if len(vectors):
+                index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         blobs = {
+            **(extra_files or {}),
             VECTORS_FILE: faiss.serialize_index(index).tobytes(),
             CHUNKS_FILE: "".join(
                 json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks
@@ -147,6 +156,7 @@ def write_build(
             notes_dir=notes_dir,
             skipped=skipped or [],
             semsearch_version=version,
+            index_type=index_type,
         )
         _write_durably(build_dir / MANIFEST_FILE, json.dumps(asdict(manifest), indent=2).encode())
         _fsync_dir(build_dir)
@@ -197,6 +207,10 @@ class LoadedBuild:
     manifest: Manifest
     index: faiss.Index
     chunks: list[Chunk]
+
+    def read_extra(self, name: str) -> bytes:
+        """An extra file stored with this build, verified against the manifest."""
+        return _read_verified(self.path, name, self.manifest)
 
 
 def _read_verified(build_dir: Path, name: str, manifest: Manifest) -> bytes:
