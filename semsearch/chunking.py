@@ -133,6 +133,14 @@ def split_sections(note: Note) -> list[_Section]:
     return [s for s in sections if any(t.strip() for _, t in s.lines)]
 
 
+def _bounded_prefix(prefix: str, limit: int, count: TokenCounter) -> str:
+    """Keep the deepest part of a heading path within `limit` tokens."""
+    words = prefix.split(" ")
+    while words and count(" ".join(words)) > limit:
+        words.pop(0)
+    return " ".join(words)
+
+
 def _split_long_line(text: str, budget: int, overlap: int, count: TokenCounter) -> list[str]:
     """Split one over-long line at spaces into pieces of at most `budget` tokens (never mid-word)."""
     words = text.split(" ")
@@ -172,8 +180,8 @@ def chunk_note(
         raise ValueError(f"overlap_tokens must be in [0, {max_tokens // 2}), got {overlap_tokens}")
     chunks: list[Chunk] = []
     for section in split_sections(note):
-        prefix = HEADING_SEPARATOR.join(section.path)
-        budget = max(16, max_tokens - (count_tokens(prefix) + 1 if prefix else 0))
+        prefix = _bounded_prefix(HEADING_SEPARATOR.join(section.path), max_tokens // 3, count_tokens)
+        budget = max_tokens - (count_tokens(prefix) + 1 if prefix else 0)
         for start, end, text in _pack(section.lines, budget, overlap_tokens, count_tokens):
             body = embedding_form(text)
             embed_text = f"{prefix}\n{body}" if prefix else body
@@ -219,6 +227,8 @@ def _pack(
                     break
                 tail.insert(0, old)
                 kept += old[2]
+            while tail and kept + unit[2] > budget:  # the overlap must leave room for the new line
+                kept -= tail.pop(0)[2]
             current, used = tail, kept
         if current or unit[1].strip():
             current.append(unit)

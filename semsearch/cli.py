@@ -44,11 +44,12 @@ def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool
     from .indexing import build_index
 
     embedder = embedder or _embedder(settings)
-    bar = tqdm(total=0, unit="chunk", desc="embedding", disable=quiet, file=sys.stderr)
+    bars: list[tqdm[None]] = []  # created on the first batch, so errors before it print alone
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, unit="chunk", desc="embedding", disable=quiet, file=sys.stderr))
+        bars[0].update(done - bars[0].n)
 
     try:
         report = build_index(
@@ -57,7 +58,8 @@ def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool
             batch_size=settings.batch_size, progress=progress,
         )
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if quiet:
         return
     click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "

@@ -37,9 +37,14 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None or best.encoding is None:
         raise UnreadableNoteError("not text in any known encoding")
+    # On short texts the detector often cannot tell the Latin code pages apart; when Windows-1252
+    # (the commonest legacy encoding of notes) is among its candidates, prefer it.
+    if any(m.encoding == "cp1252" for m in matches) and best.encoding != "cp1252":
+        return data.decode("cp1252"), "cp1252"
     return str(best), best.encoding
 
 

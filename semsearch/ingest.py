@@ -70,5 +70,12 @@ def _refusal(path: Path, real_root: Path, max_file_bytes: int) -> str | None:
     if size == 0:
         return "empty file"
     if size > max_file_bytes:
-        return f"larger than the {max_file_bytes // (1024 * 1024)} MB limit ({size / 2**20:.1f} MB)"
+        return f"too large ({_human_size(size)}; the limit is {_human_size(max_file_bytes)})"
     return None
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"

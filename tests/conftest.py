@@ -1,0 +1,65 @@
+"""Shared fixtures: a deterministic embedder, small note folders, a built index."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.indexing import build_index
+from semsearch.settings import bundled_notes_dir, get_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test starts from default settings with its own index directory."""
+    for name in list(__import__("os").environ):
+        if name.startswith("SEMSEARCH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SEMSEARCH_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def notes_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled notes."""
+    target = tmp_path / "notes"
+    shutil.copytree(bundled_notes_dir(), target)
+    return target
+
+
+@pytest.fixture
+def tiny_notes(tmp_path: Path) -> Path:
+    """Three small notes with distinct topics."""
+    root = tmp_path / "tiny"
+    root.mkdir()
+    (root / "keys.md").write_text(
+        "# Operations\n\n## Rotating API keys\n\nRotate API keys every 90 days with the vault CLI.\n"
+    )
+    (root / "dropout.md").write_text(
+        "---\ntitle: Regularization\ntags: [ml, keras]\n---\n# Dropout\n\n"
+        "Inverted dropout scales activations during training so testing needs no change.\n"
+    )
+    (root / "garden.txt").write_text("Tomatoes\n\nWater tomatoes early in the morning.\n")
+    return root
+
+
+@pytest.fixture
+def tiny_index(tiny_notes: Path, tmp_path: Path, embedder: HashingEmbedder) -> Path:
+    index_dir = tmp_path / "index"
+    build_index(tiny_notes, index_dir, embedder)
+    return index_dir

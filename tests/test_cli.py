@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from semsearch.cli import ask, main
+
+from .conftest import SHARED
+
+
+@pytest.fixture(autouse=True)
+def _hashing_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
+
+
+def test_index_prints_a_summary_with_skipped_files(tiny_notes: Path) -> None:
+    (tiny_notes / "broken.txt").write_bytes(b"\x00\x01binary")
+    result = CliRunner().invoke(main, ["index", str(tiny_notes)])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 3 files into 3 chunks" in result.output
+    assert "skipped broken.txt: binary file (contains NUL bytes)" in result.output
+
+
+def test_ask_builds_from_the_bundled_notes_on_first_use() -> None:
+    result = CliRunner().invoke(ask, ["inverted dropout keras", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "No index yet" in result.output and "building one from" in result.output
+    assert "1. [" in result.output and "2. [" in result.output and "3. [" not in result.output
+
+
+def test_ask_json_lines(tiny_notes: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    result = CliRunner().invoke(ask, ["rotate api keys", "--json", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert len(rows) == 2
+    assert {"rank", "score", "text", "source", "heading_path", "start_line", "end_line", "chunk_id"} <= set(rows[0])
+    assert rows[0]["source"] == "keys.md" and rows[0]["rank"] == 1
+    assert rows[0]["heading_path"] == ["Operations", "Rotating API keys"]
+
+
+def test_ask_text_shows_file_lines_and_heading(tiny_notes: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    result = CliRunner().invoke(main, ["ask", "rotate api keys", "-k", "1"])
+    assert "keys.md:1-5  Operations › Rotating API keys" in result.output
+    assert "Rotate API keys every 90 days" in result.output
+
+
+@pytest.mark.parametrize("args", [[""], ["   "], ["x" * 3000]])
+def test_bad_questions_are_one_line_and_exit_1(tiny_notes: Path, args: list[str]) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    result = CliRunner().invoke(ask, args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: The query")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_missing_notes_folder_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: The notes folder {tmp_path / 'nope'} does not exist."
+
+
+def test_corrupt_index_is_one_line(tiny_notes: Path, tmp_path: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    build = next((tmp_path / "index" / "builds").iterdir())
+    (build / "vectors.faiss").write_bytes(b"garbage")
+    result = CliRunner().invoke(ask, ["anything"])
+    assert result.exit_code == 1
+    assert "is corrupt (checksum mismatch). Run `semsearch index NOTES_DIR` to rebuild." in result.output
+
+
+def test_the_installed_ask_command_runs(tiny_notes: Path, tmp_path: Path) -> None:
+    env = {"SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(tmp_path / "index"), "PATH": ""}
+    ask_bin = Path(sys.executable).parent / "ask"
+    subprocess.run([sys.executable, "-m", "semsearch", "index", str(tiny_notes)], env=env, check=True,
+                   capture_output=True)
+    out = subprocess.run([str(ask_bin), "water the tomatoes"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "garden.txt" in out.stdout
+
+
+def test_eval_agrees_with_the_reference_scorer(notes_dir: Path, tmp_path: Path) -> None:
+    queries = SHARED / "eval" / "notes-dev.jsonl"
+    if not queries.is_file():
+        pytest.skip("shared/eval is not beside this checkout")
+    CliRunner().invoke(main, ["index", str(notes_dir)])
+    run = tmp_path / "run.jsonl"
+    result = CliRunner().invoke(main, ["eval", str(queries), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    reference = json.loads(subprocess.run(
+        [sys.executable, str(SHARED / "eval" / "score.py"), "--score", str(run), str(queries)],
+        capture_output=True, text=True, check=True).stdout)
+    overall = next(line for line in result.output.splitlines() if line.startswith("all"))
+    ours = [float(x) for x in overall.split()[2:7]]
+    theirs = [reference[k] for k in ("hit@1", "hit@5", "mrr@10", "span_recall@10",
+                                     "answerable_vs_unanswerable_separation")]
+    assert ours == pytest.approx([round(t, 3) for t in theirs], abs=1e-3)

@@ -1,0 +1,13 @@
+"""The README documents every setting (datasette's test_docs idea)."""
+
+from __future__ import annotations
+
+from .conftest import REPO
+
+from semsearch.settings import Settings
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`SEMSEARCH_{name.upper()}`" not in readme]
+    assert missing == []
