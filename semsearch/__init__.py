@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
 from .errors import (  # noqa: E402
@@ -14,9 +16,20 @@ from .errors import (  # noqa: E402
     QueryError,
     SemsearchError,
 )
-from .indexing import BuildReport, build_index  # noqa: E402
 from .records import Chunk, Hit, Note, SkippedFile  # noqa: E402
 from .search import Searcher  # noqa: E402
+
+if TYPE_CHECKING:
+    from .indexing import BuildReport, build_index
+
+
+def __getattr__(name: str) -> Any:
+    """`build_index` and `BuildReport` load on first use: the indexing chain is kept off `ask`."""
+    if name in ("BuildReport", "build_index"):
+        from . import indexing
+
+        return getattr(indexing, name)
+    raise AttributeError(f"module 'semsearch' has no attribute {name!r}")
 
 __all__ = [
     "BuildReport",

@@ -8,7 +8,6 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .documents import UnreadableNoteError, parse_note
 from .records import Note, SkippedFile
 
 logger = logging.getLogger(__name__)
@@ -39,6 +38,8 @@ def read_notes(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Iterator[Note | SkippedFile]:
     """Yield each note under `root`, or a SkippedFile saying why it was not read."""
+    from .documents import UnreadableNoteError, parse_note  # ftfy, yaml: off the query path
+
     real_root = root.resolve()
     for path in iter_note_paths(root, include):
         source = path.relative_to(root).as_posix()

@@ -22,6 +22,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from .ann import apply_search_params, choose_index_type
+from .ann import build_index as build_ann_index
 from .errors import IndexBuildError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .records import Chunk
 
@@ -123,7 +125,8 @@ def write_build(
 
     `extra_files` (name -> bytes) are stored beside the vectors and checksummed like them (e.g. a
     lexical index); read them back with `LoadedBuild.read_extra`. `index` replaces the default
-    exact `IndexFlatIP` (already trained and filled with `vectors`), described by `index_type`."""
+    index chosen by size (`ann.choose_index_type`); it must be trained and filled with `vectors`,
+    and is described by `index_type`."""
     if len(chunks) != len(vectors):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
     build_id = new_build_id()
@@ -131,10 +134,9 @@ def write_build(
     try:
         build_dir.mkdir(parents=True)
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        if index is None:
-            index = faiss.IndexFlatIP(dim)
-            if len(vectors):
-                index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        if index is None:  # exact below ann.FLAT_LIMIT vectors, HNSW above
+            index_type = choose_index_type(len(vectors))
+            index = build_ann_index(np.reshape(vectors, (len(vectors), dim)), index_type)
         blobs = {
             **(extra_files or {}),
             VECTORS_FILE: faiss.serialize_index(index).tobytes(),
@@ -242,6 +244,7 @@ def load_build(build_dir: Path) -> LoadedBuild:
     raw_index = _read_verified(build_dir, VECTORS_FILE, manifest)
     raw_chunks = _read_verified(build_dir, CHUNKS_FILE, manifest)
     index = faiss.deserialize_index(np.frombuffer(raw_index, dtype=np.uint8))
+    apply_search_params(index, manifest.index_type)
     chunks = [Chunk.from_dict(json.loads(line)) for line in raw_chunks.decode().splitlines()]
     if index.ntotal != len(chunks) or len(chunks) != manifest.chunk_count:
         raise IndexCorruptError(f"{build_dir} has {index.ntotal} vectors for {len(chunks)} chunks.")

@@ -27,6 +27,7 @@ class HashingEmbedder:
             for word in _WORD.findall(text.lower()):
                 out[row, zlib.crc32(word.encode()) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        normalized: np.ndarray = out / np.maximum(norms, 1e-12)
+        return normalized
 
     embed_queries = embed_documents

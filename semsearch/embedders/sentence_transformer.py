@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -77,3 +78,14 @@ class SentenceTransformerEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([self._spec.query_prefix + t for t in texts])
+
+    def export_onnx(self, cache_dir: Path | None = None) -> Path | None:
+        """Export this model to ONNX (once per cache) so that later loads can skip torch.
+        Best effort: a failure is logged and None returned."""
+        from .export import export_onnx
+
+        try:
+            return export_onnx(self._spec, cache_dir)
+        except Exception as exc:  # the torch backend keeps working without the export
+            logger.warning("could not export %s to ONNX (ask stays slow): %s", self._spec.name, exc)
+            return None

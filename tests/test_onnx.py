@@ -1,0 +1,93 @@
+"""The ONNX Runtime backend: same vectors as torch, a cache that notices new weights, and an
+`ask` path that never imports torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semsearch.embedders import load_embedder
+from semsearch.embedders.export import FILES, STAMP, _source_stamp, model_cache_dir, model_file
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.embedders.models import ModelSpec
+from semsearch.indexing import build_index
+
+HEAVY = ("torch", "transformers", "sentence_transformers")
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="onnx-int8"):
+        load_embedder("all-MiniLM-L6-v2", backend="tensorflow")
+
+
+def test_cached_file_is_used_only_for_the_same_weights(tmp_path: Path) -> None:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "model.safetensors").write_bytes(b"weights")
+    spec = ModelSpec(name="local/tiny", package=None, pip_name=None, dim=8, max_tokens=16, path=model_dir)
+    cache = tmp_path / "cache"
+    assert model_file(spec, "fp32", cache) is None
+    folder = model_cache_dir(spec, cache)
+    folder.mkdir(parents=True)
+    (folder / FILES["fp32"]).write_bytes(b"onnx")
+    (folder / STAMP).write_text(json.dumps(_source_stamp(model_dir)))
+    assert model_file(spec, "fp32", cache) == folder / FILES["fp32"]
+    assert model_file(spec, "int8", cache) is None
+    (model_dir / "model.safetensors").write_bytes(b"new weights")  # retrained: the export is stale
+    assert model_file(spec, "fp32", cache) is None
+
+
+def test_ask_path_does_not_import_torch(tmp_path: Path, notes_dir: Path) -> None:
+    index_dir = tmp_path / "idx"
+    build_index(notes_dir, index_dir, HashingEmbedder())
+    code = (
+        "import sys\n"
+        "from semsearch.cli import answer\n"
+        "from semsearch.settings import get_settings\n"
+        "answer('what is inverted dropout', 3, True, get_settings())\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert "HEAVY []" in done.stderr
+    assert done.stdout.count("\n") == 3  # three hits as JSON lines
+
+
+@pytest.mark.slow
+def test_onnx_matches_torch_on_every_chunk_of_the_notes(tmp_path: Path) -> None:
+    from semsearch.embedders.onnx import OnnxEmbedder
+    from semsearch.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from semsearch.indexing import collect_chunks
+    from semsearch.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
+    from semsearch.settings import bundled_notes_dir
+
+    torch_embedder = load_embedder("all-MiniLM-L6-v2", backend="auto", cache_dir=tmp_path)
+    assert isinstance(torch_embedder, SentenceTransformerEmbedder)  # nothing cached yet: torch, then export
+    onnx_embedder = load_embedder("all-MiniLM-L6-v2", backend="auto", cache_dir=tmp_path)
+    assert isinstance(onnx_embedder, OnnxEmbedder)
+    assert onnx_embedder.model_name == torch_embedder.model_name
+    chunks, _, _ = collect_chunks(bundled_notes_dir(), onnx_embedder, include=DEFAULT_INCLUDE,
+                                  max_file_bytes=DEFAULT_MAX_FILE_BYTES, overlap_tokens=32)
+    texts = [c.embed_text for c in chunks] + ["what is inverted dropout", "x " * 600]
+    reference = torch_embedder.embed_documents(texts)
+    cosine = np.sum(reference * onnx_embedder.embed_documents(texts), axis=1)
+    assert cosine.min() >= 0.999
+    queries = ["what is inverted dropout", "rotate api keys"]
+    pairs = torch_embedder.embed_queries(queries) * onnx_embedder.embed_queries(queries)
+    assert np.sum(pairs, axis=1).min() >= 0.999
+
+
+@pytest.mark.slow
+def test_int8_is_close_and_has_its_own_identity(tmp_path: Path) -> None:
+    fp32 = load_embedder("all-MiniLM-L6-v2", backend="onnx", cache_dir=tmp_path)
+    int8 = load_embedder("all-MiniLM-L6-v2", backend="onnx-int8", cache_dir=tmp_path)
+    assert int8.model_name != fp32.model_name
+    texts = ["Inverted dropout scales activations at training time.", "How do we rotate API keys?"]
+    assert np.sum(fp32.embed_documents(texts) * int8.embed_documents(texts), axis=1).min() >= 0.98
