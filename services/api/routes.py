@@ -1,0 +1,139 @@
+"""The routes: `POST /query`, `GET /metrics` (both behind the API key), `/healthz` and `/readyz`."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from semsearch.records import Hit
+from semsearch.settings import Settings
+from semsearch.store import Manifest
+
+from .auth import require_api_key
+from .errors import ApiError
+from .live_index import LiveIndex
+from .observability import Metrics
+from .schemas import (
+    ErrorResponse,
+    HealthResponse,
+    IndexInfo,
+    QueryRequest,
+    QueryResponse,
+    ReadyResponse,
+    ResultItem,
+    Timings,
+)
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _error("No API key, a wrong one, or one in the URL.")}
+NO_INDEX: dict[int | str, dict[str, Any]] = {503: _error("No index is loaded yet.")}
+QUERY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    **NO_INDEX,
+    413: _error("The body is larger than `SEMSEARCH_MAX_BODY_BYTES`."),
+    415: _error("The body is not sent as JSON."),
+    422: _error("The query, top_k or filters are invalid."),
+}
+
+
+def get_index(request: Request) -> LiveIndex:
+    index: LiveIndex = request.app.state.index
+    return index
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def require_json(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise ApiError(415, "Send the body as JSON, with `Content-Type: application/json`.")
+
+
+IndexDep = Annotated[LiveIndex, Depends(get_index)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+public = APIRouter(tags=["health"])
+protected = APIRouter(dependencies=[Depends(require_api_key)], responses=AUTH_ERRORS)
+
+
+def source_matches(source: str, pattern: str) -> bool:
+    """A glob (when `pattern` has `*`, `?` or `[`) or else a plain prefix of the source path."""
+    if GLOB_CHARS.intersection(pattern):
+        return fnmatch.fnmatchcase(source, pattern)
+    return source.startswith(pattern)
+
+
+def keep_sources(hits: list[Hit], pattern: str, top_k: int) -> list[Hit]:
+    """The first `top_k` hits whose source matches, ranked again from 1."""
+    kept = [hit for hit in hits if source_matches(hit.chunk.source, pattern)][:top_k]
+    return [replace(hit, rank=rank) for rank, hit in enumerate(kept, 1)]
+
+
+def index_info(manifest: Manifest) -> IndexInfo:
+    return IndexInfo(build_id=manifest.build_id, built_at=manifest.created_at, model=manifest.model_name)
+
+
+@protected.post("/query", tags=["search"], dependencies=[Depends(require_json)], responses=QUERY_ERRORS)
+def query(body: QueryRequest, index: IndexDep, settings: SettingsDep) -> QueryResponse:
+    """The passages of your notes that best answer `query`, best first, and the build that answered.
+
+    With `filters.source`, the search looks at up to `SEMSEARCH_MAX_TOP_K` passages and keeps the
+    first `top_k` that match, so a narrow filter may return fewer."""
+    started = time.perf_counter()  # sync route: runs in the threadpool, the event loop stays free
+    searcher = index.searcher()
+    top_k = body.top_k or settings.top_k
+    pattern = body.filters.source if body.filters else None
+    fetch = max(top_k, searcher.max_top_k) if pattern else top_k
+    searching = time.perf_counter()
+    hits, manifest = searcher.search_with_manifest(body.query, top_k=fetch)
+    search_seconds = time.perf_counter() - searching
+    embed_seconds = index.embedder.take_seconds() if index.embedder else 0.0
+    if pattern:
+        hits = keep_sources(hits, pattern, top_k)
+    results = [ResultItem.model_validate(hit.to_dict()) for hit in hits]
+    timings = Timings(
+        embed=round(embed_seconds * 1000, 3),
+        search=round(max(search_seconds - embed_seconds, 0.0) * 1000, 3),
+        total=round((time.perf_counter() - started) * 1000, 3),
+    )
+    return QueryResponse(query=body.query, results=results, index=index_info(manifest), timings_ms=timings)
+
+
+@protected.get("/metrics", tags=["operations"], response_class=Response,
+               responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
+def metrics(registry: MetricsDep) -> Response:
+    """Request counts and latency by route and status; the served build and its size."""
+    content, media_type = registry.render()
+    return Response(content, media_type=media_type)
+
+
+@public.get("/healthz")
+async def healthz() -> HealthResponse:
+    """The process is up (it says nothing about the index: see `/readyz`)."""
+    return HealthResponse(status="ok")
+
+
+@public.get("/readyz", responses=NO_INDEX)
+def readyz(index: IndexDep) -> ReadyResponse:
+    """200 once an index is loaded and queries can be answered; 503 until then."""
+    manifest = index.searcher().manifest
+    return ReadyResponse(status="ready", index=index_info(manifest), chunks=manifest.chunk_count)

@@ -1,0 +1,113 @@
+"""Wire models: what `POST /query` accepts and what every route returns."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+MAX_QUERY_CHARS = 2000
+MAX_TOP_K = 50
+
+
+class QueryFilters(BaseModel):
+    """Restrict results to some notes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None,
+        description="A glob (`*.md`, `ml/*`; `*` also crosses `/`) or a path prefix (`deep-neural`) "
+        "matched against each passage's source path, relative to the notes folder.",
+        examples=["*.md"],
+    )
+
+
+class QueryRequest(BaseModel):
+    """A question and how many passages to return."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query": "what is inverted dropout", "top_k": 3}]},
+    )
+
+    query: StrictStr = Field(
+        description=f"The question: 1 to {MAX_QUERY_CHARS} characters once surrounding whitespace is "
+        "trimmed; no NUL characters.",
+    )
+    top_k: Annotated[int, Field(strict=True, ge=1, le=MAX_TOP_K)] | None = Field(
+        None, description="Passages to return (default: the server's `SEMSEARCH_TOP_K`, 5)."
+    )
+    filters: QueryFilters | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty or only whitespace")
+        if len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"must be at most {MAX_QUERY_CHARS} characters (got {len(value)})")
+        return value
+
+
+class ResultItem(BaseModel):
+    """One passage (`semsearch.Hit.to_dict()`); keys the core adds later are passed through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rank: int = Field(description="1-based position after filtering.")
+    score: float = Field(description="Higher is better.")
+    text: str
+    source: str = Field(description="The note's path relative to the notes folder.")
+    heading_path: list[str]
+    start_line: int = Field(description="First line of the passage in the note (1-based).")
+    end_line: int = Field(description="Last line of the passage (inclusive).")
+    chunk_id: str
+    also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
+
+
+class IndexInfo(BaseModel):
+    """The build that answered: every response names exactly one."""
+
+    build_id: str
+    built_at: str = Field(description="When the build was made (ISO 8601, UTC).")
+    model: str = Field(description="The embedding model the build was made with.")
+
+
+class Timings(BaseModel):
+    """Milliseconds spent embedding the query, searching, and in the whole request handler."""
+
+    embed: float
+    search: float
+    total: float
+
+
+class QueryResponse(BaseModel):
+    query: str = Field(description="The query as searched (trimmed).")
+    results: list[ResultItem]
+    index: IndexInfo
+    timings_ms: Timings
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_request"])
+    message: str = Field(examples=["query: must not be empty or only whitespace."])
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error response."""
+
+    error: ErrorDetail
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class ReadyResponse(BaseModel):
+    status: str = Field(examples=["ready"])
+    index: IndexInfo
+    chunks: int
