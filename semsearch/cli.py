@@ -7,15 +7,18 @@ import logging
 import re
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from .errors import IndexNotFoundError, SemsearchError
 from .records import Hit
-from .settings import Settings, get_settings
+from .settings import Settings, get_settings, retrieval_config
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 _WORD = re.compile(r"\w{3,}")
 _BOLD = re.compile(r"\*\*|__")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
@@ -93,18 +96,19 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings) 
 
     embedder = _embedder(settings)
     options = {"max_top_k": settings.max_top_k, "max_query_chars": settings.max_query_chars}
+    retrieval = retrieval_config(settings)
     try:
-        searcher = Searcher.open(settings.index_dir, embedder, **options)
+        searcher = Searcher.open(settings.index_dir, embedder, retrieval=retrieval, **options)
     except IndexNotFoundError:
         click.echo(f"No index yet at {settings.index_dir}: building one from {settings.notes_dir} "
                    "(first run only).", err=True)
         run_build(settings, settings.notes_dir, embedder=embedder)
-        searcher = Searcher.open(settings.index_dir, embedder, **options)
+        searcher = Searcher.open(settings.index_dir, embedder, retrieval=retrieval, **options)
     hits = searcher.search(question, top_k=top_k or settings.top_k)
-    if as_json:
+    if as_json:  # every hit, each with its `confident` flag
         for hit in hits:
             click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
-    elif not hits:
+    elif not hits or not hits[0].confident:  # abstain: show nothing weak
         click.echo("Nothing in your notes answers this.")
     else:
         click.echo("\n".join(format_hit(hit, question) for hit in hits))
@@ -115,7 +119,7 @@ class _Group(click.Group):
         return _guarded(lambda: super(_Group, self).invoke(ctx))
 
 
-def _guarded(call):  # type: ignore[no-untyped-def]
+def _guarded(call: Callable[[], T]) -> T:
     """Expected errors become one line on stderr and exit status 1, never a traceback."""
     try:
         return call()
@@ -153,19 +157,41 @@ def ask_command(question: str, top_k: int | None, as_json: bool) -> None:
 
 
 @main.command("eval")
-@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("queries", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the run here.")
 @click.option("-k", "--top-k", default=10, show_default=True, type=click.IntRange(1, 100))
-def eval_command(queries: Path, out: Path | None, top_k: int) -> None:
-    """Score a query set (JSONL with id, query, answers, kind) against the index."""
+@click.option("--beir", "beir_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Score a BEIR folder (corpus.jsonl, queries.jsonl, qrels/) instead: nDCG@10, Recall@100.")
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split (test or train).")
+@click.option("--doc-chunks", type=click.Choice(["whole", "split"]), default="whole", show_default=True,
+              help="BEIR: each document as one chunk, or split into model-sized chunks (max score).")
+@click.option("--fit-calibration", is_flag=True, help="BEIR: fit the score calibration on these queries.")
+def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: Path | None, split: str,
+                 doc_chunks: str, fit_calibration: bool) -> None:
+    """Score a query set (JSONL with id, query, answers, kind) against the index, or `--beir DIR`."""
     from .evaluation import hits_to_results, load_queries, score_by_kind, write_run
     from .search import Searcher
 
     settings = get_settings()
+    if beir_dir is not None:
+        from .beir import run_cli
+
+        click.echo(run_cli(beir_dir, _embedder(settings), settings.cache_dir, split=split,
+                           chunking="split" if doc_chunks == "split" else "whole",
+                           retrieval=retrieval_config(settings), fit=fit_calibration))
+        return
+    if queries is None:
+        raise click.UsageError("Give a QUERIES file or --beir DIR.")
     query_set = load_queries(queries)
-    searcher = Searcher.open(settings.index_dir, _embedder(settings), max_top_k=max(100, top_k))
+    searcher = Searcher.open(settings.index_dir, _embedder(settings), max_top_k=max(100, top_k),
+                             retrieval=retrieval_config(settings))
     results = searcher.search_many([q.query for q in query_set], top_k=top_k)
-    run = {q.id: hits_to_results(hits) for q, hits in zip(query_set, results)}
+    unanswerable = [hits[0] for q, hits in zip(query_set, results, strict=True)
+                    if not q.answers and hits]
+    if unanswerable:
+        below = sum(not hit.confident for hit in unanswerable)
+        click.echo(f"unanswerable queries under the abstention threshold: {below}/{len(unanswerable)}")
+    run = {q.id: hits_to_results(hits) for q, hits in zip(query_set, results, strict=False)}
     if out:
         write_run(out, run)
     report = score_by_kind(query_set, run, depth=10)
@@ -176,6 +202,23 @@ def eval_command(queries: Path, out: Path | None, top_k: int) -> None:
         cells = "".join(f"{metrics[c]:>16.3f}" if c in metrics else f"{'-':>16}" for c in columns)
         click.echo(f"{kind:<14}{n:>4}{cells}")
     click.echo(f"index {searcher.manifest.build_id} model {searcher.manifest.model_name}", err=True)
+
+
+@main.command("serve")
+@click.option("--host", help="Address to bind (default SEMSEARCH_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default SEMSEARCH_PORT, 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes (default SEMSEARCH_WORKERS, 1).")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="The index to serve.")
+def serve_command(host: str | None, port: int | None, workers: int | None, index_dir: Path | None) -> None:
+    """Serve the HTTP API (POST /query, /healthz, /readyz, /metrics, /docs) until SIGTERM."""
+    try:
+        from services.api.server import run_server  # the web stack is imported only here
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(
+            f"`semsearch serve` needs {exc.name}: pip install 'semsearch[api]'."
+        ) from exc
+    flags = {"host": host, "port": port, "workers": workers, "index_dir": index_dir}
+    run_server(get_settings().model_copy(update={k: v for k, v in flags.items() if v is not None}))
 
 
 @click.command()

@@ -18,6 +18,7 @@ from .chunking import chunk_note
 from .embedders import Embedder
 from .errors import IndexBuildError, IndexLockedError
 from .ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, read_notes
+from .lexical import lexical_files
 from .records import Chunk, SkippedFile
 from .store import Manifest, write_build
 
@@ -107,6 +108,7 @@ def build_index(
             notes_dir=str(notes_dir),
             skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
             version=__version__,
+            extra_files=lexical_files(chunks),
         )
     seconds = time.perf_counter() - started
     logger.info("indexed %d files into %d chunks in %.1fs", files, len(chunks), seconds)

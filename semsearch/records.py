@@ -56,12 +56,17 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result. `score` is cosine similarity; higher is better. `rank` is 1-based."""
+    """One search result, best first (`rank` is 1-based). `score` is calibrated: the estimated
+    probability in [0, 1] that the passage answers the query, comparable across queries;
+    `raw_score` is the ranking score it came from (fused rank score, or cosine when dense-only);
+    `confident` is False when `score` is under the abstention threshold."""
 
     chunk: Chunk
     score: float
     rank: int
     also_in: tuple[str, ...] = field(default=())  # other places with the same passage
+    raw_score: float | None = None
+    confident: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by `ask --json`, the API and eval runs."""
@@ -76,6 +81,8 @@ class Hit:
             "end_line": c.end_line,
             "chunk_id": c.id,
             "also_in": list(self.also_in),
+            "raw_score": None if self.raw_score is None else round(self.raw_score, 6),
+            "confident": self.confident,
         }
 
 

@@ -11,6 +11,8 @@ import numpy as np
 
 from .embedders import Embedder
 from .errors import IndexNotFoundError, QueryError
+from .fusion import RetrievalConfig, hybrid_search
+from .lexical import lexical_for
 from .records import Hit
 from .store import CURRENT, LoadedBuild, Manifest, load_current
 
@@ -42,8 +44,9 @@ def rank(build: LoadedBuild, query_vectors: np.ndarray, top_k: int) -> list[list
         return [[] for _ in range(len(query_vectors))]
     scores, ids = build.index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
     return [
-        [Hit(build.chunks[i], float(s), r) for r, (i, s) in enumerate(zip(row_ids, row_scores), 1) if i >= 0]
-        for row_ids, row_scores in zip(ids, scores)
+        [Hit(build.chunks[i], float(s), r)
+         for r, (i, s) in enumerate(zip(row_ids, row_scores, strict=True), 1) if i >= 0]
+        for row_ids, row_scores in zip(ids, scores, strict=True)
     ]
 
 
@@ -51,8 +54,11 @@ class Searcher:
     """A loaded index plus the embedder that queries it. Thread-safe; reloads on a new build."""
 
     def __init__(self, build: LoadedBuild, embedder: Embedder, *, index_dir: Path | None = None,
-                 max_top_k: int = MAX_TOP_K, max_query_chars: int = MAX_QUERY_CHARS) -> None:
+                 max_top_k: int = MAX_TOP_K, max_query_chars: int = MAX_QUERY_CHARS,
+                 retrieval: RetrievalConfig | None = None) -> None:
         self._build = build
+        self.retrieval = retrieval or RetrievalConfig()
+        lexical_for(build)  # load (and verify) the BM25 index now, not on the first query
         self.embedder = embedder
         self.index_dir = index_dir
         self.max_top_k = max_top_k
@@ -60,10 +66,11 @@ class Searcher:
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: Path, embedder: Embedder, **options: int) -> Searcher:
+    def open(cls, index_dir: Path, embedder: Embedder, *, retrieval: RetrievalConfig | None = None,
+             **options: int) -> Searcher:
         """Load the published build at `index_dir`, checking it matches `embedder`."""
         build = load_current(index_dir, model_name=embedder.model_name, dim=embedder.dim)
-        return cls(build, embedder, index_dir=index_dir, **options)
+        return cls(build, embedder, index_dir=index_dir, retrieval=retrieval, **options)
 
     @property
     def manifest(self) -> Manifest:
@@ -88,6 +95,7 @@ class Searcher:
             try:
                 build = load_current(self.index_dir, model_name=self.embedder.model_name,
                                      dim=self.embedder.dim)
+                lexical_for(build)
             except (IndexNotFoundError, Exception) as exc:  # keep serving what we have
                 logger.error("new build %s not loaded, still serving %s: %s",
                              name, self._build.manifest.build_id, exc)
@@ -100,8 +108,21 @@ class Searcher:
         """The `top_k` passages that best answer `query`, best first."""
         return self.search_many([query], top_k=top_k)[0]
 
+    def search_with_manifest(self, query: str, *, top_k: int = 5) -> tuple[list[Hit], Manifest]:
+        """`search`, plus the manifest of the build that answered. Builds are swapped by assigning a
+        new object, so an unchanged `_build` after the call means the call used it; a reload that
+        lands mid-call makes the search run again (under the reload lock if reloads keep coming)."""
+        for _ in range(3):
+            build = self._build
+            hits = self.search(query, top_k=top_k)
+            if self._build is build:
+                return hits, build.manifest
+        with self._reload_lock:
+            return self.search(query, top_k=top_k), self._build.manifest
+
     def search_many(self, queries: Sequence[str], *, top_k: int = 5) -> list[list[Hit]]:
         texts = [validate_query(q, top_k, max_top_k=self.max_top_k,
                                 max_chars=self.max_query_chars) for q in queries]
         build = self._build  # one build for the whole call, even if a reload happens meanwhile
-        return rank(build, self.embedder.embed_queries(texts), top_k)
+        vectors = self.embedder.embed_queries(texts)
+        return hybrid_search(build, lexical_for(build), texts, vectors, top_k, self.retrieval)

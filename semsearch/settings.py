@@ -6,9 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .fusion import RetrievalConfig
 from .ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -33,7 +34,8 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("index"), description="Where builds are written and published.")
     model: str = Field("sentence-transformers/all-MiniLM-L6-v2",
                        description="Embedding model (a registered name or a local model folder).")
-    backend: Literal["auto", "torch"] = Field("auto", description="Embedding backend.")
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto", description="Embedding backend: auto (ONNX once exported, else torch), onnx, onnx-int8.")
     device: str = Field("auto", description="auto (cuda, then mps, then cpu), or a torch device.")
     top_k: int = Field(5, ge=1, le=50, description="Passages returned when none is asked for.")
     max_top_k: int = Field(50, ge=1, le=1000, description="The largest top_k a query may ask for.")
@@ -45,6 +47,57 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(32, ge=0, le=100,
                                       description="Tokens repeated between neighbouring chunks.")
     batch_size: int = Field(64, ge=1, description="Passages embedded per batch.")
+    fusion: Literal["rrf", "blend", "dense", "lexical"] = Field(
+        "blend", description="How dense and BM25 results are combined: blend (weighted min-max "
+        "normalized scores), rrf (reciprocal rank fusion), or one retriever alone.")
+    rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
+    dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense score in `blend`.")
+    fusion_pool: int = Field(100, ge=1, le=10000, description="Candidates taken from each retriever.")
+    exact_boost: bool = Field(True, description="Rank passages holding a quoted phrase or an "
+                              "identifier of the query (keras.layers.Dropout) first.")
+    collapse: bool = Field(True, description="Show a passage held in several files once, "
+                           "with the other places in `also_in`.")
+    collapse_threshold: float = Field(0.6, gt=0, le=1, description="Shingle containment from "
+                                      "which two chunks count as the same passage.")
+    abstain_threshold: float = Field(0.5, ge=0, le=1, description="Calibrated score under which "
+                                     "`ask` answers that nothing in the notes answers the question.")
+    cache_dir: Path = Field(Path.home() / ".cache" / "semsearch", description="Cache of BEIR "
+                            "corpus vectors and indexes (`semsearch eval --beir`).")
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="API keys the HTTP service accepts (JSON list); none means no auth, loopback only.")
+    api_keys_file: Path | None = Field(
+        None, description="File of API keys for the HTTP service, one per line (# starts a comment).")
+    host: str = Field("127.0.0.1",
+                      description="Address `semsearch serve` binds to; a non-loopback one needs a key.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `semsearch serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes `semsearch serve` starts.")
+    max_body_bytes: int = Field(65536, ge=1, description="Largest HTTP request body accepted, in bytes.")
+    slack_bot_token: SecretStr | None = Field(
+        None, description="Slack bot token (xoxb-...) the Slack bot posts with.")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack signing secret; verifies requests in HTTP mode.")
+    slack_app_token: SecretStr | None = Field(
+        None, description="Slack app-level token (xapp-..., connections:write) for Socket Mode.")
+    slack_mode: Literal["http", "socket"] = Field(
+        "http", description="How the Slack bot receives events: http (Events API) or socket.")
+    slack_feedback_path: Path = Field(Path("slack-feedback.jsonl"),
+                                      description="Append-only JSONL file of 👍/👎 clicks in Slack.")
+    slack_feedback_salt: SecretStr = Field(
+        SecretStr("semsearch"), description="Salt hashed with Slack user ids in the feedback file.")
+    notes_base_url: str | None = Field(
+        None, description="Base URL of the notes (e.g. a repo's blob URL); Slack answers link to it.")
+    slack_port: int = Field(3000, ge=0, le=65535,
+                            description="Port the Slack bot listens on (127.0.0.1) in HTTP mode.")
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    """The ranking options of `settings`, for `Searcher.open(..., retrieval=...)`."""
+    return RetrievalConfig(
+        fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+        pool=settings.fusion_pool, exact_boost=settings.exact_boost, collapse=settings.collapse,
+        collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,
+    )
 
 
 @lru_cache

@@ -16,6 +16,7 @@ from .conftest import SHARED
 @pytest.fixture(autouse=True)
 def _hashing_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
+    monkeypatch.setenv("SEMSEARCH_ABSTAIN_THRESHOLD", "0")  # the hashing model is never "confident"
 
 
 def test_index_prints_a_summary_with_skipped_files(tiny_notes: Path) -> None:
@@ -77,7 +78,8 @@ def test_corrupt_index_is_one_line(tiny_notes: Path, tmp_path: Path) -> None:
 
 
 def test_the_installed_ask_command_runs(tiny_notes: Path, tmp_path: Path) -> None:
-    env = {"SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(tmp_path / "index"), "PATH": ""}
+    env = {"SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(tmp_path / "index"), "PATH": "",
+           "SEMSEARCH_ABSTAIN_THRESHOLD": "0"}
     ask_bin = Path(sys.executable).parent / "ask"
     subprocess.run([sys.executable, "-m", "semsearch", "index", str(tiny_notes)], env=env, check=True,
                    capture_output=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import REPO
-
 from semsearch.settings import Settings
+
+from .conftest import REPO
 
 
 def test_every_setting_is_in_the_readme_table() -> None:

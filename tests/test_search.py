@@ -7,23 +7,25 @@ import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import QueryError
+from semsearch.fusion import RetrievalConfig
 from semsearch.indexing import build_index
 from semsearch.search import Searcher
 
 
 def test_matches_a_brute_force_oracle(notes_dir: Path, tmp_path: Path, embedder: HashingEmbedder) -> None:
     build_index(notes_dir, tmp_path / "index", embedder)
-    searcher = Searcher.open(tmp_path / "index", embedder)
+    dense_only = RetrievalConfig(fusion="dense", exact_boost=False, collapse=False)
+    searcher = Searcher.open(tmp_path / "index", embedder, retrieval=dense_only)
     chunks = searcher.build.chunks
     matrix = embedder.embed_documents([c.embed_text for c in chunks])
     for query in ["inverted dropout keras", "batch normalization recurrent", "audio datasets"]:
         hits = searcher.search(query, top_k=10)
         scores = matrix @ embedder.embed_queries([query])[0]
         expected = np.sort(scores)[::-1][:10]
-        assert np.allclose([h.score for h in hits], expected, atol=1e-5)
+        assert np.allclose([h.raw_score for h in hits], expected, atol=1e-5)
         assert [h.rank for h in hits] == list(range(1, 11))
         for hit in hits:
-            assert abs(scores[chunks.index(hit.chunk)] - hit.score) < 1e-5
+            assert abs(scores[chunks.index(hit.chunk)] - (hit.raw_score or 0.0)) < 1e-5
 
 
 def test_finds_the_right_note(tiny_index: Path, embedder: HashingEmbedder) -> None:

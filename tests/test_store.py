@@ -10,9 +10,9 @@ from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import (
     IndexBuildError,
     IndexCorruptError,
+    IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
-    IndexLockedError,
 )
 from semsearch.indexing import build_index, index_lock
 from semsearch.records import Chunk

@@ -1,0 +1,166 @@
+"""Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, exact phrases and identifiers
+first, near-duplicates collapsed, scores calibrated. Called by `Searcher.search_many` only.
+
+Fusion modes: `blend` (the default: a weighted sum of min-max normalized scores over the candidate
+pool), `rrf` (reciprocal rank fusion, sum of 1 / (rrf_k + rank)), `dense` and `lexical` (one
+retriever alone). Measured on the notes dev set and SciFact training queries: docs/quality.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .calibration import Calibration, calibration_for
+from .collapse import collapse, place
+from .lexical import LexicalIndex, exact_match_counts, exact_terms
+from .records import Hit
+from .store import LoadedBuild
+
+logger = logging.getLogger(__name__)
+
+FusionMode = Literal["rrf", "blend", "dense", "lexical"]
+EXACT_SCAN_LIMIT = 20_000  # corpora up to this many chunks are scanned whole for exact matches
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalConfig:
+    """How `Searcher` ranks; the defaults are the best configuration measured (docs/quality.md)."""
+
+    fusion: FusionMode = "blend"
+    rrf_k: int = 60
+    dense_weight: float = 0.5  # `blend` only: weight of the dense score, 1 - it for BM25
+    pool: int = 100  # candidates taken from each retriever (more when top_k asks for more)
+    exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
+    collapse: bool = True
+    collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
+    abstain_threshold: float = 0.5  # calibrated score under which a hit is not `confident`
+
+
+@dataclass(slots=True)
+class _Candidates:
+    ids: np.ndarray  # chunk ids, int64
+    dense: np.ndarray  # cosine per candidate
+    lexical: np.ndarray  # BM25 / ceiling per candidate, in [0, 1]
+    fused: np.ndarray
+
+
+def _ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """1-based rank of each value among the present ones (descending); 0 where absent."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.zeros(len(values), dtype=np.int64)
+    position = 0
+    for i in order:
+        if present[i]:
+            position += 1
+            ranks[i] = position
+    return ranks
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def _dense_scores(build: LoadedBuild, vector: np.ndarray, ids: np.ndarray, known: dict[int, float],
+                  floor: float) -> np.ndarray:
+    """Cosine for each id: from the FAISS results, else from the stored vector, else `floor`."""
+    missing = [int(i) for i in ids if int(i) not in known]
+    if missing:
+        try:
+            stored = build.index.reconstruct_batch(np.asarray(missing, dtype=np.int64))
+            known.update(zip(missing, (stored @ vector).tolist(), strict=True))
+        except RuntimeError:  # an index type that cannot give vectors back
+            pass
+    return np.asarray([known.get(int(i), floor) for i in ids], dtype=np.float32)
+
+
+def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vector: np.ndarray,
+               pool: int, config: RetrievalConfig, *, extra: Sequence[int] = ()) -> _Candidates:
+    """Union of the dense and BM25 top `pool` (and `extra` ids), with both scores and the fused
+    score."""
+    n = build.index.ntotal
+    k = min(pool, n)
+    scores, ids = build.index.search(np.ascontiguousarray(vector[None, :], dtype=np.float32), k)
+    dense_hits = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    mode = config.fusion if lexical is not None else "dense"
+    bm25 = np.zeros(n, dtype=np.float32)
+    ceiling = 0.0
+    lexical_ids: list[int] = []
+    if lexical is not None:
+        bm25, ceiling = lexical.scores(query)
+        positive = np.flatnonzero(bm25 > 0)
+        top = positive[np.argsort(-bm25[positive], kind="stable")[:k]]
+        lexical_ids = [int(i) for i in top]
+    if mode == "dense":
+        chosen = list(dense_hits)
+    elif mode == "lexical":
+        chosen = lexical_ids or list(dense_hits)
+    else:
+        chosen = list(dict.fromkeys([*dense_hits, *lexical_ids]))
+    chosen = list(dict.fromkeys([*chosen, *extra]))
+    cand = np.asarray(chosen, dtype=np.int64)
+    floor = min(dense_hits.values()) if dense_hits else 0.0
+    dense = _dense_scores(build, vector, cand, dict(dense_hits), floor)
+    lex = bm25[cand] / ceiling if ceiling > 0 else np.zeros(len(cand), dtype=np.float32)
+    if mode == "dense":
+        fused = dense.copy()
+    elif mode == "lexical":
+        fused = lex.copy() if lexical_ids else dense.copy()
+    elif mode == "rrf":
+        in_dense = np.asarray([int(i) in dense_hits for i in cand])
+        in_lex = np.isin(cand, np.asarray(lexical_ids, dtype=np.int64))
+        rd, rl = _ranks(dense, in_dense), _ranks(lex, in_lex)
+        fused = np.where(rd > 0, 1.0 / (config.rrf_k + rd), 0.0) + np.where(
+            rl > 0, 1.0 / (config.rrf_k + rl), 0.0)
+    else:
+        w = config.dense_weight
+        fused = w * _minmax(dense) + (1 - w) * (_minmax(lex) if lexical_ids else 0.0)
+    return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64))
+
+
+def rank_query(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vector: np.ndarray,
+               top_k: int, config: RetrievalConfig, calibration: Calibration) -> list[Hit]:
+    """The top_k distinct passages for one query, as calibrated Hits."""
+    if build.index.ntotal == 0:
+        return []
+    pool = max(config.pool, 3 * top_k)
+    terms = exact_terms(query) if config.exact_boost else []
+    extra: list[int] = []
+    if terms and len(build.chunks) <= EXACT_SCAN_LIMIT:  # exact matches the retrievers missed
+        counts = exact_match_counts([c.text for c in build.chunks], terms)
+        extra = [i for i, count in enumerate(counts) if count]
+    cand = candidates(build, lexical, query, vector, pool, config, extra=extra)
+    order = np.argsort(-cand.fused, kind="stable")
+    matches = np.zeros(len(cand.ids), dtype=np.int64)
+    if terms:
+        matches = np.asarray(exact_match_counts([build.chunks[int(i)].text for i in cand.ids], terms))
+        order = np.lexsort((-cand.fused, -matches))  # most terms matched first, then fused score
+    ranked = [build.chunks[int(cand.ids[i])] for i in order]
+    if config.collapse:
+        groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
+    else:
+        groups = [(i, []) for i in range(min(top_k, len(ranked)))]
+    hits = []
+    for rank, (head, copies) in enumerate(groups, 1):
+        j = int(order[head])
+        score = calibration.probability(float(cand.dense[j]), float(cand.lexical[j]))
+        if hits:  # shown scores never rise down the list (the ranking is the fused order)
+            score = min(score, hits[-1].score)
+        if terms and matches[j] == len(terms):  # holds every quoted phrase / identifier asked for
+            score = max(score, config.abstain_threshold)
+        hits.append(Hit(ranked[head], score, rank, tuple(place(ranked[c]) for c in copies),
+                        raw_score=float(cand.fused[j]), confident=score >= config.abstain_threshold))
+    return hits
+
+
+def hybrid_search(build: LoadedBuild, lexical: LexicalIndex | None, queries: Sequence[str],
+                  vectors: np.ndarray, top_k: int, config: RetrievalConfig) -> list[list[Hit]]:
+    """`rank_query` for each query (the Searcher's one ranking path)."""
+    calibration = calibration_for(build.manifest.model_name)
+    return [rank_query(build, lexical, q, np.asarray(v, dtype=np.float32), top_k, config, calibration)
+            for q, v in zip(queries, vectors, strict=True)]

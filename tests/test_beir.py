@@ -1,0 +1,59 @@
+"""BEIR evaluation: folder reading, the run, and the metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from semsearch.beir import doc_run, evaluate, load_dataset, score, score_numpy
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.fusion import RetrievalConfig
+
+QRELS = {"q1": {"a": 1, "c": 1}, "q2": {"z": 1}}
+RUN = {"q1": {"a": 3.0, "b": 2.0, "c": 1.0}, "q2": {"x": 1.0}}
+# q1: DCG = 1/log2(2) + 1/log2(4) = 1.5, ideal DCG = 1 + 1/log2(3); q2 finds nothing
+EXPECTED = {"ndcg@10": 1.5 / (1 + 1 / math.log2(3)) / 2, "recall@100": 0.5}
+
+
+def test_ndcg_at_10_matches_a_hand_computed_example() -> None:
+    assert score_numpy(QRELS, RUN) == pytest.approx(EXPECTED)
+
+
+@pytest.mark.slow  # ranx compiles its numba kernels on first use (40 s on 2 cores)
+def test_ranx_gives_the_hand_computed_figures() -> None:
+    pytest.importorskip("ranx")
+    assert score(QRELS, RUN) == pytest.approx(EXPECTED)
+
+
+def test_doc_run_keeps_each_documents_best_chunk_in_order() -> None:
+    run = doc_run({"q": [("d1", 0.9), ("d2", 0.8), ("d1", 0.7), ("d3", 0.7)]}, depth=2)
+    assert list(run["q"]) == ["d1", "d2"]
+    assert run["q"]["d1"] > run["q"]["d2"]
+
+
+def _beir(root: Path) -> Path:
+    (root / "qrels").mkdir(parents=True)
+    docs = [("d1", "Dropout", "Dropout randomly zeroes units during training."),
+            ("d2", "Tomatoes", "Water tomatoes early in the morning."),
+            ("d3", "Keys", "Rotate API keys every 90 days.")]
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs))
+    queries = [("1", "what does dropout zero during training"), ("2", "when to water tomatoes"),
+               ("3", "unjudged query")]
+    (root / "queries.jsonl").write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in queries))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n2\td2\t1\n")
+    return root
+
+
+def test_evaluate_a_tiny_beir_folder(tmp_path: Path) -> None:
+    folder = _beir(tmp_path / "tiny")
+    assert set(load_dataset(folder).queries) == {"1", "2"}
+    for chunking in ("whole", "split"):
+        metrics = evaluate(folder, HashingEmbedder(), tmp_path / "cache", chunking=chunking,  # type: ignore[arg-type]
+                           retrieval=RetrievalConfig(fusion="rrf"), engine="python")
+        assert metrics["ndcg@10"] == pytest.approx(1.0)
+        assert metrics["recall@100"] == pytest.approx(1.0)
+    assert list((tmp_path / "cache" / "beir").glob("vectors-*.npy"))  # cached for the next run

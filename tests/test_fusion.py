@@ -1,0 +1,95 @@
+"""Hybrid ranking: fusion modes, duplicate collapse, calibrated scores and abstention."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semsearch.calibration import Calibration, fit_logistic
+from semsearch.collapse import containment, shingles
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.fusion import RetrievalConfig
+from semsearch.indexing import build_index
+from semsearch.records import Chunk
+from semsearch.search import Searcher
+
+PASSAGE = ("Batch normalization does not help recurrent networks much, because the statistics "
+           "change at every time step and must be kept per step during training.")
+
+
+def _searcher(root: Path, tmp_path: Path, **config: object) -> Searcher:
+    embedder = HashingEmbedder()
+    build_index(root, tmp_path / "index", embedder)
+    return Searcher.open(tmp_path / "index", embedder, retrieval=RetrievalConfig(**config))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def duplicated(tmp_path: Path) -> Path:
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "list.md").write_text(f"# Reading list\n\n- {PASSAGE}\n")
+    (root / "list.txt").write_text(f"Reading list\n\n{PASSAGE}\n")
+    (root / "other.md").write_text("# Recurrent nets\n\nLayer normalization suits recurrent networks.\n")
+    return root
+
+
+def test_the_same_passage_in_two_files_is_one_hit(duplicated: Path, tmp_path: Path) -> None:
+    hits = _searcher(duplicated, tmp_path).search("batch normalization recurrent networks", top_k=3)
+    sources = [h.chunk.source for h in hits]
+    assert len(hits) == 2 and "other.md" in sources
+    assert sources.count("list.md") + sources.count("list.txt") == 1
+    (listed,) = [h for h in hits if h.chunk.source != "other.md"]
+    other = "list.txt" if listed.chunk.source == "list.md" else "list.md"
+    assert [place.split(":")[0] for place in listed.also_in] == [other]
+    assert listed.to_dict()["also_in"] == list(listed.also_in)
+
+
+def test_collapse_can_be_switched_off(duplicated: Path, tmp_path: Path) -> None:
+    hits = _searcher(duplicated, tmp_path, collapse=False).search("batch normalization recurrent", top_k=3)
+    assert {h.chunk.source for h in hits} == {"list.md", "list.txt", "other.md"}
+    assert all(h.also_in == () for h in hits)
+
+
+def test_containment_sees_a_copy_inside_a_longer_chunk() -> None:
+    def chunk(text: str) -> Chunk:
+        return Chunk(id=str(hash(text)), source="x", heading_path=(), start_line=1, end_line=1,
+                     text=text, embed_text=text)
+    short, longer = chunk(PASSAGE), chunk(PASSAGE + " Layer norm is the usual fix, per time step.")
+    assert containment(shingles(short), shingles(longer)) == 1.0
+    assert containment(shingles(short), shingles(chunk("Completely different words here now"))) == 0.0
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "blend", "dense", "lexical"])
+def test_every_fusion_mode_ranks_and_scores_in_0_1(duplicated: Path, tmp_path: Path, fusion: str) -> None:
+    hits = _searcher(duplicated, tmp_path, fusion=fusion).search("layer normalization", top_k=5)
+    assert hits[0].chunk.source == "other.md"
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(0.0 <= h.score <= 1.0 and h.raw_score is not None for h in hits)
+    raw = [h.raw_score for h in hits]
+    assert raw == sorted(raw, reverse=True)  # type: ignore[type-var]
+
+
+def test_abstains_under_the_threshold(duplicated: Path, tmp_path: Path) -> None:
+    strict = _searcher(duplicated, tmp_path, abstain_threshold=0.999)
+    weak = strict.search("quantum chromodynamics lattice", top_k=3)
+    assert weak and not any(h.confident for h in weak)
+    assert weak[0].to_dict()["confident"] is False
+    lenient = Searcher(strict.build, strict.embedder, retrieval=RetrievalConfig(abstain_threshold=0.0))
+    assert all(h.confident for h in lenient.search("quantum chromodynamics lattice", top_k=3))
+
+
+def test_calibration_is_a_monotone_probability() -> None:
+    cal = Calibration(bias=-5.0, w_dense=6.0, w_lexical=3.0)
+    assert 0 < cal.probability(0.1, 0.0) < cal.probability(0.5, 0.0) < cal.probability(0.5, 0.5) < 1
+    assert math.isclose(cal.probability(5 / 6, 0.0), 0.5)
+
+
+def test_fit_logistic_recovers_a_separating_direction() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(400, 2))
+    y = (rng.uniform(size=400) < 1 / (1 + np.exp(-(-4 + 6 * x[:, 0] + 2 * x[:, 1])))).astype(int)
+    bias, (w0, w1) = fit_logistic(x.tolist(), y.tolist())
+    assert w0 > w1 > 0 and bias < 0
