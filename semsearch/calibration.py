@@ -1,7 +1,8 @@
 """Calibrated scores: P(passage answers the query) from the dense cosine and the query-normalized
 BM25 score, by logistic regression fitted on the top hit of each BEIR SciFact *training* query
-(never on the notes query set): the question abstention asks is "does the best passage answer?". The same number means the same thing for every query, so one threshold decides when
-to say "nothing in your notes answers this".
+(never on the notes query set): the question abstention asks is "does the best passage answer?".
+The same number means the same thing for every query, so one threshold decides when to say
+"nothing in your notes answers this". Shown scores never rise down a result list.
 
 Refit with `semsearch eval --beir DIR --split train --fit-calibration` (see docs/quality.md).
 """

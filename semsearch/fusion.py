@@ -145,7 +145,7 @@ def rank_query(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
         groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
     else:
         groups = [(i, []) for i in range(min(top_k, len(ranked)))]
-    hits = []
+    hits: list[Hit] = []
     for rank, (head, copies) in enumerate(groups, 1):
         j = int(order[head])
         score = calibration.probability(float(cand.dense[j]), float(cand.lexical[j]))
