@@ -7,8 +7,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from .embedders import Embedder
 from .errors import IndexNotFoundError, QueryError
 from .fusion import RetrievalConfig, hybrid_search
@@ -35,19 +33,6 @@ def validate_query(query: str, top_k: int, *, max_top_k: int = MAX_TOP_K,
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= max_top_k:
         raise QueryError(f"top_k must be a whole number from 1 to {max_top_k}, got {top_k!r}.")
     return text
-
-
-def rank(build: LoadedBuild, query_vectors: np.ndarray, top_k: int) -> list[list[Hit]]:
-    """Nearest chunks for each query vector, best first, as Hits."""
-    k = min(top_k, build.index.ntotal)
-    if k == 0:
-        return [[] for _ in range(len(query_vectors))]
-    scores, ids = build.index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
-    return [
-        [Hit(build.chunks[i], float(s), r)
-         for r, (i, s) in enumerate(zip(row_ids, row_scores, strict=True), 1) if i >= 0]
-        for row_ids, row_scores in zip(ids, scores, strict=True)
-    ]
 
 
 class Searcher:
