@@ -9,7 +9,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -40,13 +40,16 @@ def _embedder(settings: Settings):  # type: ignore[no-untyped-def]
     return load_embedder(settings.model, backend=settings.backend, device=settings.device)
 
 
-def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Build and publish an index of `notes_dir`, with a progress bar and a summary."""
+def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool = False,  # type: ignore[no-untyped-def]
+              wait: bool = False, ray_address: str | None = None) -> None:
+    """Build and publish an index of `notes_dir` (embedding only what changed), with a progress bar
+    and a summary. `wait`: wait for another build of the same index instead of failing.
+    `ray_address`: build on Ray (`distributed.py`) at this address ("" for RAY_ADDRESS or local)."""
     from tqdm import tqdm
 
     from .indexing import build_index
 
-    embedder = embedder or _embedder(settings)
+    embedder = embedder or (None if ray_address is not None else _embedder(settings))
     bars: list[tqdm[None]] = []  # created on the first batch, so errors before it print alone
 
     def progress(done: int, total: int) -> None:
@@ -55,20 +58,31 @@ def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool
         bars[0].update(done - bars[0].n)
 
     try:
-        report = build_index(
-            notes_dir, settings.index_dir, embedder, include=settings.include,
-            max_file_bytes=settings.max_file_bytes, overlap_tokens=settings.chunk_overlap_tokens,
-            batch_size=settings.batch_size, progress=progress,
-        )
+        options: dict[str, Any] = {
+            "include": settings.include, "max_file_bytes": settings.max_file_bytes,
+            "overlap_tokens": settings.chunk_overlap_tokens, "batch_size": settings.batch_size,
+            "progress": progress, "wait": wait,
+            "on_wait": lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True),
+        }
+        if ray_address is None:
+            report = build_index(notes_dir, settings.index_dir, embedder, **options)
+        else:
+            from .distributed import ModelRef, build_index_ray
+
+            report = build_index_ray(notes_dir, settings.index_dir,
+                                     ModelRef(settings.model, settings.backend, settings.device),
+                                     address=ray_address or None, workers=settings.ray_workers or None, **options)
     finally:
         for bar in bars:
             bar.close()
     if quiet:
         return
     click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "
-               f"{report.seconds:.1f}s (build {report.manifest.build_id}).", err=True)
-    for skipped in report.skipped:
-        click.echo(f"  skipped {skipped.source}: {skipped.reason}", err=True)
+               f"{report.seconds:.1f}s (build {report.manifest.build_id}; {report.embedded} embedded, "
+               f"{report.reused} reused).", err=True)
+    for file in report.files:
+        if file.status in ("skipped", "failed"):
+            click.echo(f"  {file.status} {file.source}: {file.reason or file.error}", err=True)
 
 
 def highlight(text: str, query: str) -> str:
@@ -139,12 +153,40 @@ def main(verbose: bool) -> None:
 @main.command("index")
 @click.argument("notes_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Where to write the index.")
-def index_command(notes_dir: Path | None, index_dir: Path | None) -> None:
-    """Index NOTES_DIR (default: the bundled notes) and publish the build."""
+@click.option("--watch", is_flag=True, help="Keep running: sync after each burst of changes.")
+@click.option("--wait", is_flag=True, help="If another build of this index is running, wait for it.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Read, chunk and embed on a Ray cluster (ADDRESS, else RAY_ADDRESS or a local one).")
+def index_command(notes_dir: Path | None, index_dir: Path | None, watch: bool, wait: bool,
+                  ray_address: str | None) -> None:
+    """Index NOTES_DIR (default: the bundled notes) and publish the build; unchanged passages
+    are not embedded again."""
     settings = get_settings()
     if index_dir:
         settings = settings.model_copy(update={"index_dir": index_dir})
-    run_build(settings, notes_dir or settings.notes_dir)
+    notes = notes_dir or settings.notes_dir
+    if not watch:
+        run_build(settings, notes, wait=wait, ray_address=ray_address)
+        return
+    from .watch import watch_notes
+
+    embedder = _embedder(settings)
+    click.echo(f"Watching {notes} (Ctrl-C stops).", err=True)
+    watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True),
+                include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms)
+
+
+@main.command("status")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="The index to describe.")
+@click.option("--json", "as_json", is_flag=True, help="The status as one JSON object.")
+@click.option("--problems", is_flag=True, help="List only skipped, failed and removed files.")
+def status_command(index_dir: Path | None, as_json: bool, problems: bool) -> None:
+    """The published build (id, time, model, counts) and what became of each notes file."""
+    from .status import format_status, index_status
+
+    status = index_status(index_dir or get_settings().index_dir)
+    click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2) if as_json
+               else format_status(status, all_files=not problems))
 
 
 @main.command("ask")
@@ -209,13 +251,19 @@ def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: P
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default SEMSEARCH_PORT, 8000).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes (default SEMSEARCH_WORKERS, 1).")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="The index to serve.")
-def serve_command(host: str | None, port: int | None, workers: int | None, index_dir: Path | None) -> None:
+@click.option("--ray", "on_ray", is_flag=True, help="Serve with Ray Serve replicas (SEMSEARCH_RAY_MIN/MAX_REPLICAS) "
+              "on RAY_ADDRESS's cluster, else a local one.")
+def serve_command(host: str | None, port: int | None, workers: int | None, index_dir: Path | None,
+                  on_ray: bool) -> None:
     """Serve the HTTP API (POST /query, /healthz, /readyz, /metrics, /docs) until SIGTERM."""
     try:
         from services.api.server import run_server  # the web stack is imported only here
+        if on_ray:
+            from services.ray_serve import run_ray_server as run_server
     except ModuleNotFoundError as exc:
+        extra = "api,ray" if on_ray else "api"
         raise click.ClickException(
-            f"`semsearch serve` needs {exc.name}: pip install 'semsearch[api]'."
+            f"`semsearch serve` needs {exc.name}: pip install 'semsearch[{extra}]'."
         ) from exc
     flags = {"host": host, "port": port, "workers": workers, "index_dir": index_dir}
     run_server(get_settings().model_copy(update={k: v for k, v in flags.items() if v is not None}))

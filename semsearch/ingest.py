@@ -38,23 +38,27 @@ def read_notes(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Iterator[Note | SkippedFile]:
     """Yield each note under `root`, or a SkippedFile saying why it was not read."""
-    from .documents import UnreadableNoteError, parse_note  # ftfy, yaml: off the query path
-
     real_root = root.resolve()
     for path in iter_note_paths(root, include):
-        source = path.relative_to(root).as_posix()
-        skipped = _refusal(path, real_root, max_file_bytes)
-        if skipped:
-            logger.info("skipping %s: %s", source, skipped)
-            yield SkippedFile(source, skipped)
-            continue
-        try:
-            data = path.read_bytes()
-            yield parse_note(data, source=source, suffix=path.suffix)
-        except UnreadableNoteError as exc:
-            yield SkippedFile(source, str(exc))
-        except OSError as exc:
-            yield SkippedFile(source, f"could not be read ({exc.strerror or exc})")
+        yield read_note(path, root, max_file_bytes=max_file_bytes, real_root=real_root)
+
+
+def read_note(path: Path, root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+              real_root: Path | None = None) -> Note | SkippedFile:
+    """One note under `root`, or a SkippedFile saying why it was not read."""
+    from .documents import UnreadableNoteError, parse_note  # ftfy, yaml: off the query path
+
+    source = path.relative_to(root).as_posix()
+    skipped = _refusal(path, real_root or root.resolve(), max_file_bytes)
+    if skipped:
+        logger.info("skipping %s: %s", source, skipped)
+        return SkippedFile(source, skipped)
+    try:
+        return parse_note(path.read_bytes(), source=source, suffix=path.suffix)
+    except UnreadableNoteError as exc:
+        return SkippedFile(source, str(exc))
+    except OSError as exc:
+        return SkippedFile(source, f"could not be read ({exc.strerror or exc})")
 
 
 def _refusal(path: Path, real_root: Path, max_file_bytes: int) -> str | None:

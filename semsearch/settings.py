@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(32, ge=0, le=100,
                                       description="Tokens repeated between neighbouring chunks.")
     batch_size: int = Field(64, ge=1, description="Passages embedded per batch.")
+    watch_debounce_ms: int = Field(500, ge=10, le=60_000, description="`semsearch index --watch` "
+                                   "syncs once the notes folder has been quiet this long.")
     fusion: Literal["rrf", "blend", "dense", "lexical"] = Field(
         "blend", description="How dense and BM25 results are combined: blend (weighted min-max "
         "normalized scores), rrf (reciprocal rank fusion), or one retriever alone.")
@@ -59,7 +61,7 @@ class Settings(BaseSettings):
                            "with the other places in `also_in`.")
     collapse_threshold: float = Field(0.6, gt=0, le=1, description="Shingle containment from "
                                       "which two chunks count as the same passage.")
-    abstain_threshold: float = Field(0.5, ge=0, le=1, description="Calibrated score under which "
+    abstain_threshold: float = Field(0.3, ge=0, le=1, description="Calibrated score under which "
                                      "`ask` answers that nothing in the notes answers the question.")
     cache_dir: Path = Field(Path.home() / ".cache" / "semsearch", description="Cache of BEIR "
                             "corpus vectors and indexes (`semsearch eval --beir`).")
@@ -68,11 +70,23 @@ class Settings(BaseSettings):
         description="API keys the HTTP service accepts (JSON list); none means no auth, loopback only.")
     api_keys_file: Path | None = Field(
         None, description="File of API keys for the HTTP service, one per line (# starts a comment).")
+    admin_api_keys: list[SecretStr] = Field(
+        default_factory=list, description="API keys that may also call admin routes (JSON list).")
+    rate_limit: float = Field(50.0, ge=0, description="Requests per second each API key may make to "
+                              "protected routes (without keys: each non-loopback client address); 0: off.")
+    rate_burst: int = Field(100, ge=1, description="Requests a key may make at once before `rate_limit` applies.")
+    query_timeout: float = Field(10.0, gt=0, description="Seconds a `POST /query` may take before a 504.")
     host: str = Field("127.0.0.1",
                       description="Address `semsearch serve` binds to; a non-loopback one needs a key.")
     port: int = Field(8000, ge=0, le=65535, description="Port `semsearch serve` listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server processes `semsearch serve` starts.")
     max_body_bytes: int = Field(65536, ge=1, description="Largest HTTP request body accepted, in bytes.")
+    ray_workers: int = Field(0, ge=0, description="Embedding actors of `semsearch index --ray`; 0: one "
+                             "per GPU of the Ray cluster, else one per CPU.")
+    ray_min_replicas: int = Field(1, ge=1, description="Fewest replicas of `semsearch serve --ray` "
+                                  "(Ray Serve autoscaling lower bound).")
+    ray_max_replicas: int = Field(2, ge=1, description="Most replicas of `semsearch serve --ray` "
+                                  "(Ray Serve autoscaling upper bound).")
     slack_bot_token: SecretStr | None = Field(
         None, description="Slack bot token (xoxb-...) the Slack bot posts with.")
     slack_signing_secret: SecretStr | None = Field(
@@ -83,10 +97,15 @@ class Settings(BaseSettings):
         "http", description="How the Slack bot receives events: http (Events API) or socket.")
     slack_feedback_path: Path = Field(Path("slack-feedback.jsonl"),
                                       description="Append-only JSONL file of 👍/👎 clicks in Slack.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Base URL of the Slack Web API "
+                               "(change it only for a proxy or a test stand-in).")
+    slack_events_path: Path = Field(Path("slack-events.sqlite3"), description="SQLite file of recent "
+                                    "Slack event ids, shared by server processes so a retry is answered once.")
     slack_feedback_salt: SecretStr = Field(
         SecretStr("semsearch"), description="Salt hashed with Slack user ids in the feedback file.")
     notes_base_url: str | None = Field(
-        None, description="Base URL of the notes (e.g. a repo's blob URL); Slack answers link to it.")
+        None, description="Base URL of the notes (e.g. a repo's blob URL); API results (`url`), the "
+        "search page and Slack answers link to it.")
     slack_port: int = Field(3000, ge=0, le=65535,
                             description="Port the Slack bot listens on (127.0.0.1) in HTTP mode.")
 

@@ -23,7 +23,10 @@ logger = logging.getLogger(__name__)
 
 
 def cpu_threads() -> int:
-    """The CPUs this process may run on (cgroup/affinity aware), which is what ORT should use."""
+    """The CPUs this process may run on (cgroup/affinity aware), which is what ORT should use, or
+    OMP_NUM_THREADS when set (Ray sets it to the CPUs it gave a worker)."""
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS

@@ -1,0 +1,102 @@
+"""`semsearch index --ray` builds the same index as a local build (same chunks, vectors, manifest
+files and top 10 for the eval queries) on a local Ray instance."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from semsearch.cli import main
+from semsearch.distributed import ModelRef, build_index_ray
+from semsearch.embedders import Embedder, load_embedder
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.errors import IndexBuildError
+from semsearch.evaluation import load_queries
+from semsearch.indexing import BuildReport, build_index
+from semsearch.search import Searcher
+from semsearch.settings import bundled_notes_dir
+from semsearch.store import LoadedBuild, load_current
+
+from ..conftest import SHARED
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")]
+EVAL = SHARED / "eval" / "notes-dev.jsonl"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def vectors(build: LoadedBuild) -> np.ndarray:
+    return np.asarray(build.index.reconstruct_n(0, build.index.ntotal))
+
+
+def top10(index_dir: Path, embedder: Embedder) -> list[list[str]]:
+    queries = [q.query for q in load_queries(EVAL)]
+    hits = Searcher.open(index_dir, embedder, max_top_k=10).search_many(queries, top_k=10)
+    return [[h.chunk.id for h in row] for row in hits]
+
+
+def assert_same_build(local: BuildReport, remote: BuildReport, local_dir: Path, ray_dir: Path,
+                      embedder: Embedder, atol: float) -> None:
+    a, b = load_current(local_dir), load_current(ray_dir)
+    assert (remote.files_read, remote.chunks, remote.skipped) == (local.files_read, local.chunks, local.skipped)
+    assert b.chunks == a.chunks
+    np.testing.assert_allclose(vectors(b), vectors(a), atol=atol, rtol=0)
+    ma, mb = a.manifest, b.manifest
+    assert (mb.model_name, mb.dim, mb.chunking, mb.file_count, mb.skipped, mb.index_type) == (
+        ma.model_name, ma.dim, ma.chunking, ma.file_count, ma.skipped, ma.index_type)
+    assert set(mb.files) == set(ma.files)
+    assert top10(ray_dir, embedder) == top10(local_dir, embedder)
+
+
+@pytest.fixture
+def notes(notes_dir: Path) -> Path:
+    """The bundled notes plus a file each build must skip the same way."""
+    (notes_dir / "empty.md").write_text("")
+    return notes_dir
+
+
+def test_ray_ingest_equals_local_ingest(ray_local: Any, notes: Path, tmp_path: Path) -> None:
+    local = build_index(notes, tmp_path / "local", HashingEmbedder())
+    remote = build_index_ray(notes, tmp_path / "ray", ModelRef("hashing"), workers=2, batch_size=16)
+    assert remote.skipped and remote.skipped[0].source == "empty.md"
+    assert remote.embedded == local.embedded > 100
+    assert_same_build(local, remote, tmp_path / "local", tmp_path / "ray", HashingEmbedder(), atol=1e-6)
+    a, b = load_current(tmp_path / "local"), load_current(tmp_path / "ray")
+    assert b.manifest.files == a.manifest.files  # byte-identical files (checksums)
+
+
+def test_cli_index_ray_then_a_rebuild_embeds_only_the_new_passage(
+        ray_local: Any, notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
+    result = CliRunner().invoke(main, ["index", str(notes), "--index-dir", str(tmp_path / "cli"), "--ray"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 5 files" in result.output and "skipped empty.md" in result.output
+    assert load_current(tmp_path / "cli").manifest.model_name == "hashing"
+    (notes / "extra.md").write_text("# Extra\n\nA new passage about gradient clipping.\n")
+    again = build_index_ray(notes, tmp_path / "cli", ModelRef("hashing"), workers=1)
+    assert again.embedded == 1 and again.reused == again.chunks - 1
+
+
+def test_missing_notes_folder_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(IndexBuildError, match=r"^The notes folder .* does not exist\.$"):
+        build_index_ray(tmp_path / "nope", tmp_path / "index", ModelRef("hashing"))
+
+
+def test_a_notes_folder_given_as_the_ray_address_is_refused(notes: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["index", "--index-dir", str(tmp_path / "x"), "--ray", str(notes)])
+    assert result.exit_code == 1
+    assert "is not a Ray address" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_ray_ingest_equals_local_ingest_with_the_real_model(ray_local: Any, tmp_path: Path) -> None:
+    notes = shutil.copytree(bundled_notes_dir(), tmp_path / "notes")
+    embedder = load_embedder(MODEL, backend="onnx")
+    local = build_index(notes, tmp_path / "local", embedder)
+    remote = build_index_ray(notes, tmp_path / "ray", ModelRef(MODEL, backend="onnx"), workers=2)
+    assert remote.manifest.model_name == MODEL
+    assert_same_build(local, remote, tmp_path / "local", tmp_path / "ray", embedder, atol=1e-5)

@@ -1,0 +1,81 @@
+"""`semsearch status`: the published build and what became of each notes file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from semsearch.cli import main
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.indexing import build_index, collect_chunks
+from semsearch.status import FILES_FILE, BuildFiles, FileStatus, index_status
+from semsearch.store import current_build_dir, write_build
+
+
+@pytest.fixture(autouse=True)
+def _hashing_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
+
+
+def test_status_lists_the_build_and_every_file(tiny_notes: Path, tmp_path: Path) -> None:
+    (tiny_notes / "broken.txt").write_bytes(b"\x00\x01binary")
+    assert CliRunner().invoke(main, ["index", str(tiny_notes)]).exit_code == 0
+    (tiny_notes / "keys.md").rename(tiny_notes / "operations.md")
+    (tiny_notes / "garden.txt").unlink()
+    (tiny_notes / "dropout.md").write_text("# Dropout\n\nSpatial dropout drops whole feature maps.\n")
+    assert CliRunner().invoke(main, ["index", str(tiny_notes)]).exit_code == 0
+    build_id = current_build_dir(tmp_path / "index").name
+
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("index as of 20") and lines[0].endswith(f"(build {build_id})")
+    assert lines[1].startswith("model hashing; 2 files, 2 chunks (1 embedded by this build, 1 reused)")
+    assert "  indexed   dropout.md: 1 chunks, 1 embedded" in lines
+    assert "  unchanged operations.md: 1 chunks, renamed from keys.md" in lines
+    assert "  skipped   broken.txt: binary file (contains NUL bytes)" in lines
+    assert "  removed   garden.txt" in lines
+
+    problems = CliRunner().invoke(main, ["status", "--problems"]).output
+    assert "broken.txt" in problems and "garden.txt" in problems and "dropout.md" not in problems
+
+    data = json.loads(CliRunner().invoke(main, ["status", "--json"]).output)
+    assert data["build_id"] == build_id and data["model"] == "hashing"
+    assert (data["file_count"], data["chunk_count"], data["embedded"], data["reused"]) == (2, 2, 1, 1)
+    assert {f["source"]: f["status"] for f in data["files"]} == {
+        "broken.txt": "skipped", "dropout.md": "indexed", "operations.md": "unchanged"}
+    assert data["removed"] == ["garden.txt"]
+
+
+def test_status_without_an_index_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: No index at {tmp_path / 'index'}. Run `semsearch index NOTES_DIR` to build one."]
+
+
+def test_a_build_made_before_files_json_gets_a_status_from_its_manifest(tiny_notes: Path, tmp_path: Path) -> None:
+    (tiny_notes / "broken.txt").write_bytes(b"\x00binary")
+    embedder = HashingEmbedder()
+    chunks, files, skipped = collect_chunks(tiny_notes, embedder, include=["*.md", "*.txt"],
+                                            max_file_bytes=10**6, overlap_tokens=8)
+    write_build(tmp_path / "old", chunks, embedder.embed_documents([c.embed_text for c in chunks]),
+                model_name="hashing", chunking={}, file_count=files,
+                skipped=[{"source": s.source, "reason": s.reason} for s in skipped])
+    status = index_status(tmp_path / "old")
+    assert {f.source: f.status for f in status.files} == {
+        "broken.txt": "skipped", "dropout.md": "indexed", "garden.txt": "indexed", "keys.md": "indexed"}
+    # and the next build, which has no hashes to compare, still reuses every vector
+    report = build_index(tiny_notes, tmp_path / "old", embedder, overlap_tokens=8)
+    assert report.embedded == 0 and {f.status for f in report.files} == {"indexed", "skipped"}
+
+
+def test_files_json_round_trips() -> None:
+    record = BuildFiles([FileStatus("a.md", "unchanged", chunks=2, sha256="ab", renamed_from="b.md"),
+                         FileStatus("c.md", "failed", error="ValueError: bad")], embedded=0, reused=2,
+                        removed=["d.md"])
+    assert BuildFiles.from_json(record.to_json()) == record
+    assert FILES_FILE == "files.json"
