@@ -7,18 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from semsearch import __version__
 from semsearch.embedders import load_embedder
 from semsearch.settings import Settings, get_settings, retrieval_config
 
+from .admin import admin
 from .auth import check_bind, load_api_keys
 from .errors import install_error_handlers
 from .limits import BodySizeLimit
 from .live_index import LiveIndex
 from .observability import Metrics, RequestObserver
+from .page import page
+from .ratelimit import RateLimiter
 from .routes import protected, public
+from .slack_mount import mount_slack, slack_configured
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +60,19 @@ def create_app(settings: Settings | None = None, *, reload_interval: float = 1.0
             index.close()
             logger.info("semsearch API stopped")
 
-    app = FastAPI(title="semsearch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(title="semsearch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.api_keys = keys
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
     app.state.index = index
     app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(public)
     app.include_router(protected)
+    app.include_router(admin)
+    app.include_router(page)
+    if slack_configured(settings):
+        mount_slack(app, settings, index)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, metrics=metrics)  # outermost: sees 413s too
     return app

@@ -1,16 +1,23 @@
-"""API keys: where they come from, how a request shows one, and when the service refuses to start.
+"""API keys: where they come from, their roles, how a request shows one, and when the service refuses
+to start.
 
-Keys come from `SEMSEARCH_API_KEYS` (a JSON list) and `SEMSEARCH_API_KEYS_FILE` (one per line). A
-request sends one as `Authorization: Bearer KEY` or `X-API-Key: KEY`; a key in the URL is refused,
-because URLs end up in logs and browser history. With no key configured the API is open, which is
-only allowed on a loopback address. Keys are compared in constant time and never logged.
+Keys come from `SEMSEARCH_API_KEYS` (read-only, a JSON list), `SEMSEARCH_ADMIN_API_KEYS` (admin) and
+`SEMSEARCH_API_KEYS_FILE` (one per line: `KEY` is read-only, `KEY admin` is an admin key). A read-only
+key may search and read metrics; an admin key may also call admin routes (`POST /admin/reload`).
+A request sends a key as `Authorization: Bearer KEY` or `X-API-Key: KEY`; a key in the URL is
+refused, because URLs end up in logs and browser history. With no key configured the API is open
+(every caller counts as admin), which is only allowed on a loopback address; rate limits then apply
+per client address, loopback clients excepted. Keys are compared in constant time and never logged:
+rate limits name a key by a short hash of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +26,8 @@ from semsearch.settings import Settings
 
 from .errors import ApiError, StartupError
 
+Role = Literal["read", "admin"]
+ROLES: tuple[Role, ...] = ("read", "admin")
 URL_KEY_PARAMS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token", "access_token"})
 HOW = "send `Authorization: Bearer KEY` or `X-API-Key: KEY`"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -27,22 +36,62 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer KEY`"
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: KEY`")
 
 
-def load_api_keys(settings: Settings) -> tuple[bytes, ...]:
-    """Every configured key (UTF-8 bytes), from the settings and the keys file."""
-    keys = [key.get_secret_value().strip() for key in settings.api_keys]
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One configured key. `repr` never shows the secret."""
+
+    secret: bytes = field(repr=False)
+    role: Role = "read"
+
+    @property
+    def key_id(self) -> str:
+        """A short, stable, non-reversible name for logs and rate limits."""
+        return "key:" + hashlib.sha256(self.secret).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made a request: a key's id (or `addr:HOST` on an open API), what it may do, and whether
+    its rate is limited (every key; on an open API, clients other than loopback ones)."""
+
+    identity: str
+    role: Role
+    rate_limited: bool = True
+
+
+def _file_keys(settings: Settings) -> list[tuple[str, Role]]:
     path = settings.api_keys_file
-    if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise StartupError(f"Cannot read the API keys file {path} ({reason}).") from None
-        from_file = [line.strip() for line in text.splitlines()]
-        from_file = [line for line in from_file if line and not line.startswith("#")]
-        if not from_file:
-            raise StartupError(f"The API keys file {path} holds no keys (one per line).")
-        keys += from_file
-    return tuple(dict.fromkeys(key.encode() for key in keys if key))
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise StartupError(f"Cannot read the API keys file {path} ({reason}).") from None
+    keys: list[tuple[str, Role]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        role = words[1] if len(words) > 1 else "read"
+        if len(words) > 2 or role not in ROLES:
+            raise StartupError(f"Line {number} of the API keys file {path} is not `KEY` or `KEY admin`.")
+        keys.append((words[0], "admin" if role == "admin" else "read"))
+    if not keys:
+        raise StartupError(f"The API keys file {path} holds no keys (one per line).")
+    return keys
+
+
+def load_api_keys(settings: Settings) -> tuple[ApiKey, ...]:
+    """Every configured key with its role; a key listed as both read-only and admin is admin."""
+    pairs: list[tuple[str, Role]] = [(k.get_secret_value().strip(), "read") for k in settings.api_keys]
+    pairs += [(k.get_secret_value().strip(), "admin") for k in settings.admin_api_keys]
+    pairs += _file_keys(settings)
+    roles: dict[bytes, Role] = {}
+    for key, role in pairs:
+        if key:
+            roles[key.encode()] = "admin" if role == "admin" else roles.get(key.encode(), "read")
+    return tuple(ApiKey(secret, role) for secret, role in roles.items())
 
 
 def is_loopback(host: str) -> bool:
@@ -55,7 +104,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, keys: tuple[bytes, ...]) -> None:
+def check_bind(host: str, keys: tuple[ApiKey, ...]) -> None:
     """Refuse to serve an open API on an address other machines can reach."""
     if not keys and not is_loopback(host):
         raise StartupError(
@@ -64,28 +113,69 @@ def check_bind(host: str, keys: tuple[bytes, ...]) -> None:
         )
 
 
-def key_matches(supplied: str, keys: tuple[bytes, ...]) -> bool:
-    """Constant-time comparison against every key (no early exit that would time which one)."""
+def match_key(supplied: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
+    """The configured key equal to `supplied`, compared in constant time against every key (no
+    early exit that would time which one matched)."""
     candidate = supplied.encode("latin-1", errors="replace")  # the header's bytes, as sent
-    found = False
+    found: ApiKey | None = None
     for key in keys:
-        found |= hmac.compare_digest(candidate, key)
+        if hmac.compare_digest(candidate, key.secret):
+            found = key
     return found
+
+
+def supplied_key(request: Request) -> str | None:
+    """The key a request shows in `X-API-Key` or `Authorization: Bearer`, if any. Every credential
+    sent must be good: an `Authorization` header that is not `Bearer KEY`, or two different keys, is
+    a 401 even beside a valid key."""
+    header = request.headers.get("x-api-key") or None
+    authorization = request.headers.get("authorization")
+    bearer = None
+    if authorization is not None:
+        scheme, _, credentials = authorization.strip().partition(" ")
+        bearer = credentials.strip()
+        if scheme.lower() != "bearer" or not bearer:
+            raise ApiError(401, f"The Authorization header is not `Bearer KEY`; {HOW}.", headers=CHALLENGE)
+    if header and bearer and header != bearer:
+        raise ApiError(401, f"Two different API keys were sent; {HOW}, not both.", headers=CHALLENGE)
+    return header or bearer
+
+
+def authenticate(request: Request) -> Principal:
+    """Who sent `request` (remembered on `request.state`), or 401. Reads headers only, so it runs
+    before FastAPI parses the body: a bad key is a 401 even when the body is broken too."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    if any(name.lower() in URL_KEY_PARAMS for name in request.query_params):
+        raise ApiError(401, f"API keys are refused in the URL; {HOW}.", headers=CHALLENGE)
+    keys: tuple[ApiKey, ...] = request.app.state.api_keys
+    if keys:
+        supplied = supplied_key(request)
+        if not supplied:
+            raise ApiError(401, f"An API key is required; {HOW}.", headers=CHALLENGE)
+        key = match_key(supplied, keys)
+        if key is None:
+            raise ApiError(401, "The API key is not valid.", headers=CHALLENGE)
+        principal = Principal(key.key_id, key.role)
+    else:
+        host = request.client.host if request.client else "unknown"
+        principal = Principal(f"addr:{host}", "admin", rate_limited=not is_loopback(host))
+    request.state.principal = principal
+    return principal
 
 
 def require_api_key(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_api_key_header)],
-) -> None:
-    """Dependency for protected routes: 401 unless the request carries a configured key."""
-    if any(name.lower() in URL_KEY_PARAMS for name in request.query_params):
-        raise ApiError(401, f"API keys are refused in the URL; {HOW}.", headers=CHALLENGE)
-    keys: tuple[bytes, ...] = request.app.state.api_keys
-    if not keys:
-        return
-    supplied = header_key or (bearer.credentials if bearer else None)
-    if not supplied:
-        raise ApiError(401, f"An API key is required; {HOW}.", headers=CHALLENGE)
-    if not key_matches(supplied, keys):
-        raise ApiError(401, "The API key is not valid.", headers=CHALLENGE)
+) -> Principal:
+    """Dependency for protected routes: 401 unless the request carries a configured key. (The
+    `Security` parameters document the two ways to send a key in the OpenAPI schema.)"""
+    return authenticate(request)
+
+
+def require_admin(request: Request) -> None:
+    """Dependency for admin routes: 403 for a read-only key."""
+    if authenticate(request).role != "admin":
+        raise ApiError(403, "This action needs an admin API key; this key is read-only.")

@@ -36,8 +36,10 @@ CODES: dict[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     500: "internal_error",
     503: "index_unavailable",
+    504: "timeout",
 }
 NO_INDEX_MESSAGE = "No index is loaded; run `semsearch index`."
 INTERNAL_MESSAGE = "Internal server error; the server log has the details."

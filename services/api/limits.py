@@ -1,10 +1,20 @@
-"""A request body limit, as pure ASGI middleware that counts the bytes actually received."""
+"""Limits on one request: its body size (pure ASGI middleware that counts the bytes actually
+received) and its time (`within_budget`)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_bytes
+from .errors import ApiError, error_bytes
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class BodySizeLimit:
@@ -74,3 +84,16 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return pending.pop(0) if pending else await receive()
 
     return replay
+
+
+async def within_budget(seconds: float, func: Callable[[], T]) -> T:
+    """Run `func` in the threadpool, or answer 504 once `seconds` have passed.
+
+    Past the budget the request stops waiting and gives its threadpool slot back at once, so other
+    requests are served; the thread finishes the (normally short) search on its own and its result
+    is dropped. A Python thread cannot be killed, so a search that never returns keeps its thread."""
+    with anyio.move_on_after(seconds) as scope:
+        return await anyio.to_thread.run_sync(func, abandon_on_cancel=True)
+    assert scope.cancelled_caught
+    logger.warning("a request passed its %.3g s budget and got a 504", seconds)
+    raise ApiError(504, f"The request took longer than its {seconds:g} s budget; try again.")

@@ -16,11 +16,18 @@ from typing import Any
 
 from semsearch import Searcher, SemsearchError
 from semsearch.embedders import Embedder, FloatArray
+from semsearch.errors import IndexCorruptError, IndexMismatchError
 from semsearch.fusion import RetrievalConfig
+from semsearch.store import BUILDS, CURRENT, load_build
 
 from .errors import NO_INDEX_MESSAGE, ApiError
 
 logger = logging.getLogger(__name__)
+
+MISMATCH_MESSAGE = ("The published index was built with another embedding model than this server uses; "
+                    "rebuild it with `semsearch index` or set SEMSEARCH_MODEL to that model.")
+CORRUPT_MESSAGE = ("The published index failed its checksums and no earlier build is usable; "
+                   "run `semsearch index` to rebuild it.")
 
 
 class TimedEmbedder:
@@ -74,6 +81,7 @@ class LiveIndex:
         self._checked_at = float("-inf")
         self._check_lock = threading.Lock()
         self._last_error = ""
+        self._unusable = ""  # why the published index cannot be served, for clients (no paths)
 
     def start(self, embedder: Embedder) -> None:
         """Attach the embedder and try to open the index (it may not exist yet)."""
@@ -94,7 +102,7 @@ class LiveIndex:
         self.refresh()
         searcher = self._searcher
         if searcher is None:
-            raise ApiError(503, NO_INDEX_MESSAGE)
+            raise ApiError(503, self._unusable or NO_INDEX_MESSAGE)
         return searcher
 
     def refresh(self, *, force: bool = False) -> None:
@@ -123,11 +131,38 @@ class LiveIndex:
             searcher = Searcher.open(self.index_dir, embedder, retrieval=self.retrieval,
                                      max_top_k=self.max_top_k, max_query_chars=self.max_query_chars)
         except SemsearchError as exc:
-            if str(exc) != self._last_error:  # say it once, not once a second
-                logger.warning("no index to serve yet: %s", exc)
-                self._last_error = str(exc)
-            return
+            fallback = self._earlier_build(embedder) if isinstance(exc, IndexCorruptError) else None
+            if fallback is None:
+                self._unusable = (MISMATCH_MESSAGE if isinstance(exc, IndexMismatchError)
+                                  else CORRUPT_MESSAGE if isinstance(exc, IndexCorruptError) else "")
+                if str(exc) != self._last_error:  # say it once, not once a second
+                    logger.warning("no index to serve yet: %s", exc)
+                    self._last_error = str(exc)
+                return
+            logger.error("not serving the published build: %s; serving the earlier build %s instead",
+                         exc, fallback.manifest.build_id)
+            searcher = fallback
         self._searcher = searcher
-        self._last_error = ""
+        self._last_error = self._unusable = ""
         logger.info("serving build %s (%d chunks)", searcher.manifest.build_id,
                     searcher.manifest.chunk_count)
+
+    def _earlier_build(self, embedder: TimedEmbedder) -> Searcher | None:
+        """The newest build older than the published (corrupt) one that verifies and matches the
+        model, or None. A later good publish replaces it as usual."""
+        builds = self.index_dir / BUILDS
+        try:
+            published = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
+            paths = [p for p in builds.iterdir() if p.is_dir() and (not published or p.name < published)]
+        except OSError:
+            return None
+        for path in sorted(paths, reverse=True):  # ids sort by time: newest earlier build first
+            try:
+                build = load_build(path)
+                if (build.manifest.model_name, build.manifest.dim) != (embedder.model_name, embedder.dim):
+                    continue
+                return Searcher(build, embedder, index_dir=self.index_dir, retrieval=self.retrieval,
+                                max_top_k=self.max_top_k, max_query_chars=self.max_query_chars)
+            except SemsearchError:
+                continue
+        return None

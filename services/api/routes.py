@@ -1,20 +1,25 @@
-"""The routes: `POST /query`, `GET /metrics` (both behind the API key), `/healthz` and `/readyz`."""
+"""The routes: `POST /query`, `GET /status`, `GET /metrics` (behind the API key), `/healthz` and `/readyz`."""
 
 from __future__ import annotations
 
 import fnmatch
 import time
 from dataclasses import replace
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from semsearch.links import note_url
 from semsearch.records import Hit
 from semsearch.settings import Settings
+from semsearch.status import status_of
 from semsearch.store import Manifest
 
 from .auth import require_api_key
 from .errors import ApiError
+from .guard import GuardedRoute
+from .limits import within_budget
 from .live_index import LiveIndex
 from .observability import Metrics
 from .schemas import (
@@ -25,6 +30,7 @@ from .schemas import (
     QueryResponse,
     ReadyResponse,
     ResultItem,
+    StatusResponse,
     Timings,
 )
 
@@ -43,6 +49,8 @@ QUERY_ERRORS: dict[int | str, dict[str, Any]] = {
     413: _error("The body is larger than `SEMSEARCH_MAX_BODY_BYTES`."),
     415: _error("The body is not sent as JSON."),
     422: _error("The query, top_k or filters are invalid."),
+    429: _error("Too many requests for this key; `Retry-After` says when to retry."),
+    504: _error("The search took longer than `SEMSEARCH_QUERY_TIMEOUT`."),
 }
 
 
@@ -72,7 +80,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 public = APIRouter(tags=["health"])
-protected = APIRouter(dependencies=[Depends(require_api_key)], responses=AUTH_ERRORS)
+protected = APIRouter(dependencies=[Depends(require_api_key)], responses=AUTH_ERRORS, route_class=GuardedRoute)
 
 
 def source_matches(source: str, pattern: str) -> bool:
@@ -93,12 +101,17 @@ def index_info(manifest: Manifest) -> IndexInfo:
 
 
 @protected.post("/query", tags=["search"], dependencies=[Depends(require_json)], responses=QUERY_ERRORS)
-def query(body: QueryRequest, index: IndexDep, settings: SettingsDep) -> QueryResponse:
+async def query(body: QueryRequest, index: IndexDep, settings: SettingsDep) -> QueryResponse:
     """The passages of your notes that best answer `query`, best first, and the build that answered.
 
     With `filters.source`, the search looks at up to `SEMSEARCH_MAX_TOP_K` passages and keeps the
     first `top_k` that match, so a narrow filter may return fewer."""
-    started = time.perf_counter()  # sync route: runs in the threadpool, the event loop stays free
+    return await within_budget(settings.query_timeout, partial(answer_query, body, index, settings))
+
+
+def answer_query(body: QueryRequest, index: LiveIndex, settings: Settings) -> QueryResponse:
+    """`POST /query`'s work; runs in the threadpool (the event loop stays free) within its budget."""
+    started = time.perf_counter()
     searcher = index.searcher()
     top_k = body.top_k or settings.top_k
     pattern = body.filters.source if body.filters else None
@@ -109,7 +122,8 @@ def query(body: QueryRequest, index: IndexDep, settings: SettingsDep) -> QueryRe
     embed_seconds = index.embedder.take_seconds() if index.embedder else 0.0
     if pattern:
         hits = keep_sources(hits, pattern, top_k)
-    results = [ResultItem.model_validate(hit.to_dict()) for hit in hits]
+    base_url = settings.notes_base_url
+    results = [ResultItem.model_validate({**hit.to_dict(), "url": note_url(base_url, hit)}) for hit in hits]
     timings = Timings(
         embed=round(embed_seconds * 1000, 3),
         search=round(max(search_seconds - embed_seconds, 0.0) * 1000, 3),
@@ -124,6 +138,17 @@ def metrics(registry: MetricsDep) -> Response:
     """Request counts and latency by route and status; the served build and its size."""
     content, media_type = registry.render()
     return Response(content, media_type=media_type)
+
+
+@protected.get("/status", tags=["operations"], responses=NO_INDEX)
+def status(index: IndexDep) -> StatusResponse:
+    """The served build (id, time, model, counts) and what became of each notes file: indexed,
+    unchanged, skipped with the reason, or failed with the error."""
+    info = status_of(index.searcher().build)
+    return StatusResponse.model_validate({
+        **info.to_dict(), "index": {"build_id": info.build_id, "built_at": info.built_at, "model": info.model},
+        "as_of": f"index as of {info.built_at}",
+    })
 
 
 @public.get("/healthz")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, field_validator
 
 MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 50
@@ -23,6 +23,11 @@ class QueryFilters(BaseModel):
     )
 
 
+def _whole(value: object) -> object:
+    """JSON Schema counts 12.0 as an integer, so it is 12 here too (1.5, "10" and true stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class QueryRequest(BaseModel):
     """A question and how many passages to return."""
 
@@ -34,8 +39,12 @@ class QueryRequest(BaseModel):
     query: StrictStr = Field(
         description=f"The question: 1 to {MAX_QUERY_CHARS} characters once surrounding whitespace is "
         "trimmed; no NUL characters.",
+        # what the validator below enforces, said in the schema (for clients and schema-driven fuzzing):
+        # some character that is not whitespace (JSON Schema's or Python's), and no NUL anywhere
+        json_schema_extra={"minLength": 1, "maxLength": MAX_QUERY_CHARS,
+                           "pattern": "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085][^\\u0000]*$"},
     )
-    top_k: Annotated[int, Field(strict=True, ge=1, le=MAX_TOP_K)] | None = Field(
+    top_k: Annotated[int, Field(strict=True, ge=1, le=MAX_TOP_K), BeforeValidator(_whole)] | None = Field(
         None, description="Passages to return (default: the server's `SEMSEARCH_TOP_K`, 5)."
     )
     filters: QueryFilters | None = None
@@ -67,6 +76,8 @@ class ResultItem(BaseModel):
     end_line: int = Field(description="Last line of the passage (inclusive).")
     chunk_id: str
     also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
+    url: str | None = Field(None, description="A link to the passage's lines in the notes when "
+                            "`SEMSEARCH_NOTES_BASE_URL` is set, else null.")
 
 
 class IndexInfo(BaseModel):
@@ -111,3 +122,30 @@ class ReadyResponse(BaseModel):
     status: str = Field(examples=["ready"])
     index: IndexInfo
     chunks: int
+
+
+class FileStatusItem(BaseModel):
+    """One notes file in the served build."""
+
+    source: str = Field(description="The note's path relative to the notes folder.")
+    status: Literal["indexed", "unchanged", "skipped", "failed"] = Field(
+        description="indexed (new or changed), unchanged (same text as the build before), skipped "
+        "(with `reason`) or failed (with `error`).")
+    chunks: int = Field(0, description="Passages of this file in the build.")
+    embedded: int = Field(0, description="Of which embedded by this build (the rest were reused).")
+    reason: str | None = Field(None, description="Why the file was skipped.")
+    error: str | None = Field(None, description="Why the file failed.")
+    renamed_from: str | None = Field(None, description="The file's name in the build before.")
+
+
+class StatusResponse(BaseModel):
+    """The served build: what it is, and what became of each notes file."""
+
+    index: IndexInfo
+    as_of: str = Field(description="`index as of <built_at>`, for showing beside answers.")
+    file_count: int = Field(description="Files indexed (skipped and failed ones not counted).")
+    chunk_count: int
+    embedded: int = Field(description="Passages embedded by this build.")
+    reused: int = Field(description="Passages whose vectors came from the build before.")
+    files: list[FileStatusItem]
+    removed: list[str] = Field(description="Files of the build before that are gone.")

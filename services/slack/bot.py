@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -64,10 +65,16 @@ def _secret(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
 
 
-class Answerer:
-    """Turns a question into a Slack message (fallback text, blocks) using the search core."""
+SearcherSource = Searcher | Callable[[], Searcher]
 
-    def __init__(self, searcher: Searcher, settings: Settings) -> None:
+
+class Answerer:
+    """Turns a question into a Slack message (fallback text, blocks) using the search core.
+
+    `searcher` is a Searcher, or a function returning the one to use now (the API server's live
+    index, which may not exist yet: the function then raises IndexNotFoundError)."""
+
+    def __init__(self, searcher: SearcherSource, settings: Settings) -> None:
         self.searcher = searcher
         self.top_k = settings.top_k
         self.base_url = settings.notes_base_url
@@ -78,8 +85,12 @@ class Answerer:
         if not question:
             return USAGE, text_blocks(USAGE)
         try:
-            self.searcher.reload_if_changed()
-            hits = self.searcher.search(question, top_k=self.top_k)
+            if isinstance(self.searcher, Searcher):
+                searcher = self.searcher
+                searcher.reload_if_changed()
+            else:
+                searcher = self.searcher()
+            hits = searcher.search(question, top_k=self.top_k)
         except QueryError as exc:
             message = f":warning: {exc}"
             return message, text_blocks(message)
@@ -92,14 +103,14 @@ class Answerer:
             question, hits, base_url=self.base_url, shareable=shareable, shared_by=shared_by)
 
 
-def create_slack_app(searcher: Searcher, settings: Settings, *, client: WebClient | None = None,
+def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: WebClient | None = None,
                      recorder: FeedbackRecorder | None = None,
                      seen: SeenEvents | None = None) -> App:
     """The Bolt app. `client` replaces the Web API client (tests point it at a fake Slack);
     every client gets a retry handler that waits out HTTP 429 `Retry-After`."""
     check_settings(settings)
     if client is None:
-        client = WebClient(token=_secret(settings.slack_bot_token))
+        client = WebClient(token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     http = settings.slack_mode == "http"
     app = App(client=client, signing_secret=_secret(settings.slack_signing_secret) or "",
@@ -107,7 +118,7 @@ def create_slack_app(searcher: Searcher, settings: Settings, *, client: WebClien
     answer = Answerer(searcher, settings)
     recorder = recorder or FeedbackRecorder(
         settings.slack_feedback_path, salt=settings.slack_feedback_salt.get_secret_value())
-    seen = seen or SeenEvents()
+    seen = seen or SeenEvents(settings.slack_events_path)
 
     @app.middleware
     def drop_duplicate_events(body: dict[str, Any], next: Any) -> BoltResponse | None:

@@ -11,8 +11,8 @@ import json
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
+from semsearch.links import note_url
 from semsearch.records import Hit
 
 Block = dict[str, Any]
@@ -63,14 +63,6 @@ def truncate(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
-
-
-def note_url(base_url: str | None, hit: Hit) -> str | None:
-    """A link to the passage's lines under `base_url` (GitHub-style `#Lstart-Lend`), if set."""
-    if not base_url:
-        return None
-    chunk = hit.chunk
-    return f"{base_url.rstrip('/')}/{quote(chunk.source)}#L{chunk.start_line}-L{chunk.end_line}"
 
 
 def confident_hits(hits: Sequence[Hit]) -> list[Hit]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -37,7 +38,8 @@ def test_results_are_the_cores_hits_with_every_key_kept(client: TestClient, inde
     searcher = Searcher.open(index_dir, HashingEmbedder(), retrieval=retrieval_config(Settings()))
     expected = searcher.search("rotate keys", top_k=4)
     results = client.post("/query", json={"query": "rotate keys", "top_k": 4}).json()["results"]
-    assert results == [hit.to_dict() for hit in expected]  # extra keys such as also_in survive
+    # extra keys such as also_in survive; `url` is the API's own (null: no SEMSEARCH_NOTES_BASE_URL)
+    assert results == [{**hit.to_dict(), "url": None} for hit in expected]
 
 
 def test_top_k_defaults_to_the_setting(build_a: str, make_client: MakeClient) -> None:
@@ -90,3 +92,8 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert "ErrorResponse" in spec["components"]["schemas"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # The docs page works offline: its assets come from this server, never a CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', docs.text)
+    assert assets and all(url.startswith("/") and not url.startswith("//") for url in assets), assets
+    for url in assets:
+        assert client.get(url).status_code == 200, url
