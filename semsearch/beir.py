@@ -209,22 +209,28 @@ def retrieve(dataset: BeirDataset, searcher: Searcher, *, depth: int = 100,
     return doc_run(ranked, depth)
 
 
-def calibration_data(dataset: BeirDataset, searcher: Searcher, *,
-                     depth: int = 1) -> tuple[list[tuple[float, float]], list[int]]:
-    """(dense cosine, BM25 / ceiling) and relevance of each query's top `depth` fused candidates:
-    the training data of `calibration.fit_logistic`."""
+def calibration_data(dataset: BeirDataset, searcher: Searcher) -> tuple[list[tuple[float, float, float]], list[int]]:
+    """(gap, agree, coverage) of each query's top fused candidate, as asked (label 1: the corpus
+    answers it) and with its relevant documents removed from the corpus (label 0): the training
+    data of `calibration.fit_logistic`."""
     build = searcher.build
     lexical = lexical_for(build)
+    rows: dict[str, list[int]] = {}
+    for row, chunk in enumerate(build.chunks):
+        rows.setdefault(chunk.source, []).append(row)
     qids = list(dataset.queries)
     vectors = searcher.embedder.embed_queries([dataset.queries[q] for q in qids])
-    features: list[tuple[float, float]] = []
+    features: list[tuple[float, float, float]] = []
     labels: list[int] = []
     for qid, vector in zip(qids, vectors, strict=True):
-        cand = candidates(build, lexical, dataset.queries[qid], np.asarray(vector, dtype=np.float32),
-                          searcher.retrieval.pool, searcher.retrieval)
-        for j in np.argsort(-cand.fused, kind="stable")[:depth]:
-            features.append((float(cand.dense[j]), float(cand.lexical[j])))
-            labels.append(int(build.chunks[int(cand.ids[j])].source in dataset.qrels.get(qid, {})))
+        answers = {row for doc in dataset.qrels.get(qid, {}) for row in rows.get(doc, [])}
+        for label, exclude in ((1, set()), (0, answers)):
+            cand = candidates(build, lexical, dataset.queries[qid], np.asarray(vector, dtype=np.float32),
+                              searcher.retrieval.pool, searcher.retrieval, exclude=exclude)
+            j = int(np.argmax(cand.fused))
+            features.append((float(cand.dense[j] - cand.reference), float(cand.agree[j]),
+                             float(cand.coverage[j])))
+            labels.append(label)
     return features, labels
 
 
@@ -251,8 +257,8 @@ def fit_calibration(folder: Path, embedder: Embedder, cache_dir: Path, *, split:
     index_dir = build_beir_index(dataset, embedder, cache_dir / "beir", chunking=chunking)
     searcher = Searcher.open(index_dir, embedder, retrieval=retrieval)
     features, labels = calibration_data(dataset, searcher)
-    bias, (w_dense, w_lexical) = fit_logistic(features, labels)
-    return Calibration(bias, w_dense, w_lexical, fitted_on=f"{folder.name}/{split}")
+    bias, (w_gap, w_agree, w_coverage) = fit_logistic(features, labels)
+    return Calibration(bias, w_gap, w_agree, w_coverage, fitted_on=f"{folder.name}/{split}")
 
 
 def run_cli(folder: Path, embedder: Embedder, cache_dir: Path, *, split: str, chunking: DocChunking,

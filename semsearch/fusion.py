@@ -9,13 +9,13 @@ retriever alone). Measured on the notes dev set and SciFact training queries: do
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from .calibration import Calibration, calibration_for
+from .calibration import REFERENCE_RANK, Calibration, calibration_for, term_coverage
 from .collapse import collapse, place
 from .lexical import LexicalIndex, exact_match_counts, exact_terms
 from .records import Hit
@@ -38,7 +38,7 @@ class RetrievalConfig:
     exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
-    abstain_threshold: float = 0.5  # calibrated score under which a hit is not `confident`
+    abstain_threshold: float = 0.3  # calibrated score under which a hit is not `confident`
 
 
 @dataclass(slots=True)
@@ -47,6 +47,13 @@ class _Candidates:
     dense: np.ndarray  # cosine per candidate
     lexical: np.ndarray  # BM25 / ceiling per candidate, in [0, 1]
     fused: np.ndarray
+    reference: float  # the query's 10th best cosine (calibration's `gap` is measured from it)
+    agree: np.ndarray  # in the top 10 of both the dense and the BM25 ranking
+    coverage: np.ndarray  # idf-weighted share of the query's terms in the candidate
+
+    def probability(self, calibration: Calibration) -> np.ndarray:
+        """Calibrated score of every candidate."""
+        return calibration.probability(self.dense - self.reference, self.agree, self.coverage)
 
 
 def _ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -80,19 +87,26 @@ def _dense_scores(build: LoadedBuild, vector: np.ndarray, ids: np.ndarray, known
 
 
 def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vector: np.ndarray,
-               pool: int, config: RetrievalConfig, *, extra: Sequence[int] = ()) -> _Candidates:
-    """Union of the dense and BM25 top `pool` (and `extra` ids), with both scores and the fused
-    score."""
+               pool: int, config: RetrievalConfig, *, extra: Sequence[int] = (),
+               exclude: Collection[int] = ()) -> _Candidates:
+    """Union of the dense and BM25 top `pool` (and `extra` ids), with both scores, the fused score
+    and the calibration's features. `exclude`: chunk ids treated as absent from the corpus (for
+    fitting the calibration on questions whose answers were removed)."""
     n = build.index.ntotal
     k = min(pool, n)
-    scores, ids = build.index.search(np.ascontiguousarray(vector[None, :], dtype=np.float32), k)
-    dense_hits = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    scores, ids = build.index.search(np.ascontiguousarray(vector[None, :], dtype=np.float32),
+                                     min(n, k + len(exclude)))
+    dense_hits = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True)
+                  if i >= 0 and int(i) not in exclude}
+    dense_hits = dict(list(dense_hits.items())[:k])
     mode = config.fusion if lexical is not None else "dense"
     bm25 = np.zeros(n, dtype=np.float32)
     ceiling = 0.0
     lexical_ids: list[int] = []
     if lexical is not None:
         bm25, ceiling = lexical.scores(query)
+        if exclude:
+            bm25[np.asarray(list(exclude), dtype=np.int64)] = 0.0
         positive = np.flatnonzero(bm25 > 0)
         top = positive[np.argsort(-bm25[positive], kind="stable")[:k]]
         lexical_ids = [int(i) for i in top]
@@ -120,7 +134,11 @@ def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
     else:
         w = config.dense_weight
         fused = w * _minmax(dense) + (1 - w) * (_minmax(lex) if lexical_ids else 0.0)
-    return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64))
+    top_dense = list(dense_hits)[:REFERENCE_RANK]
+    reference = dense_hits[top_dense[-1]] if top_dense else 0.0
+    agree = np.isin(cand, top_dense) & np.isin(cand, lexical_ids[:REFERENCE_RANK])
+    return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
+                       reference, agree.astype(np.float64), term_coverage(lexical, query, cand))
 
 
 def rank_query(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vector: np.ndarray,
@@ -145,10 +163,11 @@ def rank_query(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
         groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
     else:
         groups = [(i, []) for i in range(min(top_k, len(ranked)))]
+    probability = cand.probability(calibration)
     hits: list[Hit] = []
     for rank, (head, copies) in enumerate(groups, 1):
         j = int(order[head])
-        score = calibration.probability(float(cand.dense[j]), float(cand.lexical[j]))
+        score = float(probability[j])
         if hits:  # shown scores never rise down the list (the ranking is the fused order)
             score = min(score, hits[-1].score)
         if terms and matches[j] == len(terms):  # holds every quoted phrase / identifier asked for

@@ -1,13 +1,15 @@
 """BM25 over the chunks' `embed_text` (bm25s, Snowball stemming, English stop words), and exact
 phrase / identifier matching for queries that quote a phrase or name an identifier.
 
-The build stores the stemmed tokens of every chunk (`lexical.json`); the BM25 matrix is rebuilt
-from them when a build is loaded (about 0.1 s per 5,000 abstracts), so the stored form does not
-depend on bm25s's own file layout.
+bm25s scores the corpus when a build is written: its eager BM25 matrix (one sparse column of
+precomputed scores per term) is stored in the build (`lexical.json` + `lexical.npz`). A query then
+needs only numpy and PyStemmer: tokenize it the way bm25s does and add up its terms' columns. That
+keeps `import bm25s` (which pulls scipy and numba, about 1.5 s) off the `ask` path.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -28,8 +30,10 @@ from .store import LoadedBuild
 logger = logging.getLogger(__name__)
 
 LEXICAL_FILE = "lexical.json"
-LEXICAL_FORMAT = 1
+MATRIX_FILE = "lexical.npz"
+LEXICAL_FORMAT = 2  # 1: stemmed tokens only (the matrix was rebuilt with bm25s on load)
 K1, B = 1.5, 0.75  # BM25 (Lucene variant), the bm25s and Anserini defaults
+STEMMER_LANGUAGE = "english"
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _QUOTED = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
 # identifiers: dotted or pathy names (keras.layers.Dropout, a/b, x::y, snake_case) and hyphenated
@@ -43,16 +47,21 @@ _DROP = re.compile(r"[*_`#>\[\]()\\]")
 _SPACE = re.compile(r"\s+")
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+_local = threading.local()  # PyStemmer stemmers are not thread-safe: one per thread
 
 
 def _stemmer() -> Any:
-    import Stemmer
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
 
-    return Stemmer.Stemmer("english")
+        stemmer = _local.stemmer = Stemmer.Stemmer(STEMMER_LANGUAGE)
+    return stemmer
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lowercased, stop-word-free, stemmed tokens (the bm25s pipeline), one list per text."""
+    """Lowercased, stop-word-free, stemmed tokens (bm25s's own pipeline), one list per text."""
     import bm25s
 
     if not texts:
@@ -62,52 +71,92 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     return [list(tokens) for tokens in out]
 
 
-def lexical_files(chunks: Sequence[Chunk]) -> dict[str, bytes]:
-    """The extra build files holding the lexical index of `chunks` (for `write_build`)."""
-    started = time.perf_counter()
-    tokens = tokenize([c.embed_text for c in chunks])
-    data = {"format": LEXICAL_FORMAT, "k1": K1, "b": B, "tokens": tokens}
-    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    logger.info("tokenized %d chunks for BM25 in %.2fs", len(chunks), time.perf_counter() - started)
-    return {LEXICAL_FILE: blob}
+def english_stopwords() -> frozenset[str]:
+    """The stop words bm25s drops for `stopwords="en"`."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
 
 
 @dataclass(slots=True)
 class LexicalIndex:
-    """BM25 scores for every chunk of one build."""
+    """BM25 scores for every chunk of one build: bm25s's eager matrix in CSC form (the column of
+    term t is `data[indptr[t]:indptr[t + 1]]` over the chunks `indices[...]`)."""
 
-    bm25: Any  # bm25s.BM25
     vocab: dict[str, int]
-    idf: FloatArray  # per vocabulary id
+    stopwords: frozenset[str]
+    data: FloatArray
+    indices: IntArray
+    indptr: IntArray
     size: int
 
     @classmethod
     def from_tokens(cls, tokens: list[list[str]], *, k1: float = K1, b: float = B) -> LexicalIndex:
+        """Score a tokenized corpus with bm25s."""
         import bm25s
 
+        if not tokens or not any(tokens):
+            empty = np.zeros(0, dtype=np.int64)
+            return cls({}, english_stopwords(), np.zeros(0, np.float32), empty, np.zeros(1, np.int64), len(tokens))
         bm25 = bm25s.BM25(k1=k1, b=b)
-        if tokens and any(tokens):
-            bm25.index(tokens, show_progress=False)
-            vocab = dict(bm25.vocab_dict)
-        else:
-            vocab = {}
-        n = len(tokens)
-        df = np.zeros(len(vocab), dtype=np.float32)
-        for doc in tokens:
-            for tok in set(doc):
-                df[vocab[tok]] += 1
-        idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)  # Lucene idf
-        return cls(bm25, vocab, idf, n)
+        bm25.index(tokens, show_progress=False)
+        m = bm25.scores
+        columns = len(m["indptr"]) - 1  # bm25s's vocabulary also holds "", which has no column
+        vocab = {token: i for token, i in bm25.vocab_dict.items() if i < columns}
+        return cls(vocab, english_stopwords(), np.asarray(m["data"], dtype=np.float32),
+                   np.asarray(m["indices"], dtype=np.int64), np.asarray(m["indptr"], dtype=np.int64), len(tokens))
+
+    @property
+    def idf(self) -> FloatArray:
+        """Lucene idf per vocabulary id; a term's document frequency is its column's length."""
+        df = np.diff(self.indptr).astype(np.float32)
+        idf: FloatArray = np.log(1 + (self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
+        return idf
+
+    def query_stems(self, query: str) -> list[str]:
+        """The query's tokens, tokenized exactly as `tokenize` does (terms absent from the corpus
+        included)."""
+        words = [w for w in _TOKEN.findall(query.lower()) if w not in self.stopwords]
+        stems: list[str] = _stemmer().stemWords(words) if words else []
+        return stems
+
+    def query_terms(self, query: str) -> list[int]:
+        """Vocabulary ids of the query's tokens, tokenized exactly as `tokenize` does."""
+        return [self.vocab[s] for s in self.query_stems(query) if s in self.vocab]
 
     def scores(self, query: str) -> tuple[FloatArray, float]:
         """(BM25 score of every chunk, the query's score ceiling). The ceiling is the most any
         passage could score, sum over query terms of idf * (k1 + 1): score / ceiling is in [0, 1]
         and means the same for short and long queries."""
-        ids = [self.vocab[t] for t in tokenize([query])[0] if t in self.vocab]
-        if not ids or self.size == 0:
-            return np.zeros(self.size, dtype=np.float32), 0.0
-        scores = np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
-        return scores, float(self.idf[ids].sum() * (K1 + 1))
+        ids = self.query_terms(query)
+        out = np.zeros(self.size, dtype=np.float32)
+        if not ids:
+            return out, 0.0
+        for term in ids:  # a term repeated in the query counts again, as in bm25s
+            start, end = self.indptr[term], self.indptr[term + 1]
+            out[self.indices[start:end]] += self.data[start:end]
+        df = (self.indptr[np.asarray(ids) + 1] - self.indptr[np.asarray(ids)]).astype(np.float32)
+        ceiling = np.log(1 + (self.size - df + 0.5) / (df + 0.5)).sum() * (K1 + 1)
+        return out, float(ceiling)
+
+    def to_files(self, *, k1: float = K1, b: float = B) -> dict[str, bytes]:
+        """The build files holding this index."""
+        vocab = sorted(self.vocab, key=self.vocab.__getitem__)
+        meta = {"format": LEXICAL_FORMAT, "k1": k1, "b": b, "stemmer": STEMMER_LANGUAGE,
+                "token_pattern": _TOKEN.pattern, "stopwords": sorted(self.stopwords), "vocab": vocab,
+                "size": self.size}
+        matrix = io.BytesIO()
+        np.savez(matrix, data=self.data, indices=self.indices, indptr=self.indptr)
+        return {LEXICAL_FILE: json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode(),
+                MATRIX_FILE: matrix.getvalue()}
+
+
+def lexical_files(chunks: Sequence[Chunk]) -> dict[str, bytes]:
+    """The extra build files holding the lexical index of `chunks` (for `write_build`)."""
+    started = time.perf_counter()
+    files = LexicalIndex.from_tokens(tokenize([c.embed_text for c in chunks])).to_files()
+    logger.info("scored %d chunks for BM25 in %.2fs", len(chunks), time.perf_counter() - started)
+    return files
 
 
 def read_lexical(build: LoadedBuild) -> LexicalIndex | None:
@@ -118,16 +167,28 @@ def read_lexical(build: LoadedBuild) -> LexicalIndex | None:
         return None
     started = time.perf_counter()
     try:
-        data = json.loads(build.read_extra(LEXICAL_FILE))
-        tokens = data["tokens"]
-        if data.get("format") != LEXICAL_FORMAT or len(tokens) != len(build.chunks):
-            raise ValueError("unexpected format or chunk count")
-    except (ValueError, KeyError, TypeError) as exc:
+        meta = json.loads(build.read_extra(LEXICAL_FILE))
+        if meta.get("format") == 1:  # tokens only: score them now (needs bm25s)
+            tokens = meta["tokens"]
+            if len(tokens) != len(build.chunks):
+                raise ValueError("unexpected chunk count")
+            index = LexicalIndex.from_tokens(tokens, k1=meta.get("k1", K1), b=meta.get("b", B))
+        elif meta.get("format") == LEXICAL_FORMAT:
+            if meta["size"] != len(build.chunks) or meta["stemmer"] != STEMMER_LANGUAGE:
+                raise ValueError("unexpected chunk count or stemmer")
+            with np.load(io.BytesIO(build.read_extra(MATRIX_FILE)), allow_pickle=False) as m:
+                data, indices, indptr = m["data"], m["indices"], m["indptr"]
+            vocab = {token: i for i, token in enumerate(meta["vocab"])}
+            if len(indptr) != len(vocab) + 1 or len(data) != len(indices):
+                raise ValueError("matrix and vocabulary disagree")
+            index = LexicalIndex(vocab, frozenset(meta["stopwords"]), data, indices, indptr, meta["size"])
+        else:
+            raise ValueError(f"unknown format {meta.get('format')!r}")
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise IndexCorruptError(
             f"The lexical index of {build.path} is unreadable ({exc}). Run `semsearch index`."
         ) from None
-    index = LexicalIndex.from_tokens(tokens, k1=data.get("k1", K1), b=data.get("b", B))
-    logger.info("loaded BM25 over %d chunks in %.2fs", index.size, time.perf_counter() - started)
+    logger.info("loaded BM25 over %d chunks in %.3fs", index.size, time.perf_counter() - started)
     return index
 
 
@@ -172,12 +233,28 @@ def exact_terms(query: str) -> list[str]:
     return terms
 
 
-def exact_match_counts(texts: Sequence[str], terms: Sequence[str]) -> list[int]:
-    """How many of `terms` each text contains verbatim (after normalization)."""
+def exact_match_counts(texts: Sequence[str], terms: Sequence[str], *, normalized: bool = False) -> list[int]:
+    """How many of `terms` each text contains verbatim (after normalization; pass
+    `normalized=True` with texts from `normalized_texts`)."""
     if not terms:
         return [0] * len(texts)
-    counts = []
-    for text in texts:
-        norm = normalize_text(text)
-        counts.append(sum(term in norm for term in terms))
-    return counts
+    norms = texts if normalized else [normalize_text(text) for text in texts]
+    return [sum(term in norm for term in terms) for norm in norms]
+
+
+_NORMALIZED: OrderedDict[str, list[str]] = OrderedDict()
+
+
+def normalized_texts(build: LoadedBuild) -> list[str]:
+    """`normalize_text` of every chunk of `build`, computed once per build (the last 4 are kept)."""
+    key = str(build.path)
+    with _CACHE_LOCK:
+        if key in _NORMALIZED:
+            _NORMALIZED.move_to_end(key)
+            return _NORMALIZED[key]
+    texts = [normalize_text(chunk.text) for chunk in build.chunks]
+    with _CACHE_LOCK:
+        _NORMALIZED[key] = texts
+        while len(_NORMALIZED) > 4:
+            _NORMALIZED.popitem(last=False)
+    return texts

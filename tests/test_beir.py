@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.beir import doc_run, evaluate, load_dataset, score, score_numpy
+from semsearch.beir import build_beir_index, calibration_data, doc_run, evaluate, load_dataset, score, score_numpy
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.fusion import RetrievalConfig
+from semsearch.search import Searcher
 
 QRELS = {"q1": {"a": 1, "c": 1}, "q2": {"z": 1}}
 RUN = {"q1": {"a": 3.0, "b": 2.0, "c": 1.0}, "q2": {"x": 1.0}}
@@ -57,3 +58,16 @@ def test_evaluate_a_tiny_beir_folder(tmp_path: Path) -> None:
         assert metrics["ndcg@10"] == pytest.approx(1.0)
         assert metrics["recall@100"] == pytest.approx(1.0)
     assert list((tmp_path / "cache" / "beir").glob("vectors-*.npy"))  # cached for the next run
+
+
+def test_calibration_data_pairs_each_query_with_its_answers_removed(tmp_path: Path) -> None:
+    folder = _beir(tmp_path / "tiny")
+    dataset = load_dataset(folder)
+    index_dir = build_beir_index(dataset, HashingEmbedder(), tmp_path / "cache")  # type: ignore[arg-type]
+    searcher = Searcher.open(index_dir, HashingEmbedder(), retrieval=RetrievalConfig())  # type: ignore[arg-type]
+    features, labels = calibration_data(dataset, searcher)
+    assert labels == [1, 0, 1, 0]
+    # with its answer removed, the best passage left holds fewer of the query's terms
+    assert features[0][2] > 0.4 and features[1][2] == 0.0
+    assert features[2][2] > 0.4 and features[3][2] == 0.0
+    assert all(len(row) == 3 for row in features)

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch.calibration import Calibration, fit_logistic
+from semsearch.calibration import Calibration, fit_logistic, term_coverage
 from semsearch.collapse import containment, shingles
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.fusion import RetrievalConfig
 from semsearch.indexing import build_index
+from semsearch.lexical import LexicalIndex, tokenize
 from semsearch.records import Chunk
 from semsearch.search import Searcher
 
@@ -82,9 +83,32 @@ def test_abstains_under_the_threshold(duplicated: Path, tmp_path: Path) -> None:
 
 
 def test_calibration_is_a_monotone_probability() -> None:
-    cal = Calibration(bias=-5.0, w_dense=6.0, w_lexical=3.0)
-    assert 0 < cal.probability(0.1, 0.0) < cal.probability(0.5, 0.0) < cal.probability(0.5, 0.5) < 1
-    assert math.isclose(cal.probability(5 / 6, 0.0), 0.5)
+    cal = Calibration(bias=-3.0, w_gap=5.0, w_agree=1.0, w_coverage=3.0)
+    p = cal.probability(np.array([0.0, 0.2, 0.2, 0.2]), np.array([0.0, 0.0, 1.0, 1.0]),
+                        np.array([0.0, 0.0, 0.0, 1.0]))
+    assert 0 < p[0] < p[1] < p[2] < p[3] < 1
+    assert math.isclose(float(cal.probability(np.array([0.6]), np.zeros(1), np.zeros(1))[0]), 0.5)
+
+
+def test_term_coverage_weighs_terms_by_idf_and_counts_unknown_terms_as_missing() -> None:
+    texts = ["dropout regularizes networks", "batch normalization networks", "networks everywhere"]
+    lexical = LexicalIndex.from_tokens(tokenize(texts))
+    # n = 3; "dropout" is in 1 chunk: idf = ln(1 + 2.5 / 1.5); "nccl" is in none: idf = ln(1 + 3.5 / 0.5)
+    dropout, nccl = math.log(1 + 2.5 / 1.5), math.log(8.0)
+    coverage = term_coverage(lexical, "dropout with NCCL", np.array([0, 1]))
+    assert coverage == pytest.approx([dropout / (dropout + nccl), 0.0])
+    assert term_coverage(lexical, "the of and", np.array([0])) == pytest.approx([1.0])
+    assert term_coverage(None, "dropout", np.array([0, 1])) == pytest.approx([1.0, 1.0])
+
+
+def test_default_threshold_abstains_on_what_the_notes_never_mention(duplicated: Path, tmp_path: Path) -> None:
+    searcher = _searcher(duplicated, tmp_path)
+    answered = searcher.search("batch normalization recurrent networks", top_k=3)
+    assert answered[0].confident and answered[0].score >= RetrievalConfig().abstain_threshold
+    unanswered = searcher.search("quantum chromodynamics lattice", top_k=3)
+    assert unanswered and not any(h.confident for h in unanswered)
+    scores = [h.score for h in unanswered]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_fit_logistic_recovers_a_separating_direction() -> None:

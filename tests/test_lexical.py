@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.indexing import build_index
@@ -24,6 +29,40 @@ def test_bm25_prefers_the_passage_with_the_rare_term() -> None:
     assert scores.argmax() == 0 and scores[2] == 0
     assert 0 < scores.max() <= ceiling
     assert index.scores("zebra")[1] == 0.0  # unknown words: no score, no error
+
+
+_WORDS = st.sampled_from(["dropout", "Dropout", "networks", "network", "training", "the", "of", "and", "x1",
+                           "keras", "layers", "relu", "élan", "über", "ab", "a", "42", "it's", "rate-limit"])
+_TEXT = st.lists(_WORDS, max_size=12).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(corpus=st.lists(_TEXT, min_size=1, max_size=6), query=_TEXT)
+def test_query_scores_equal_bm25s_own_scores(corpus: list[str], query: str) -> None:
+    """The query path (numpy over the stored matrix, no bm25s import) scores exactly as bm25s."""
+    import bm25s
+
+    tokens = tokenize(corpus)
+    index = LexicalIndex.from_tokens(tokens)
+    ours, _ = index.scores(query)
+    if not any(tokens):
+        assert not ours.any()
+        return
+    reference = bm25s.BM25(k1=1.5, b=0.75)
+    reference.index(tokens, show_progress=False)
+    ids = [reference.vocab_dict[t] for t in tokenize([query])[0] if t in reference.vocab_dict]
+    expected = reference.get_scores_from_ids(ids) if ids else np.zeros(len(corpus))
+    np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)
+    assert [index.vocab[t] for t in tokenize([query])[0] if t in index.vocab] == index.query_terms(query)
+
+
+def test_querying_a_stored_build_does_not_import_bm25s(tiny_index: Path) -> None:
+    code = ("import sys; from pathlib import Path; from semsearch.embedders.hashing import HashingEmbedder; "
+            f"from semsearch import Searcher; s = Searcher.open(Path({str(tiny_index)!r}), HashingEmbedder()); "
+            "s.search('dropout networks'); "
+            "print(sorted(m for m in ('bm25s', 'scipy', 'numba', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(("query", "terms"), [
