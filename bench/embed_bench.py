@@ -74,6 +74,43 @@ def query_latency(backend: str, n: int = 100) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
+def search_latency(index_dir: Path, n: int = 200) -> dict[str, float]:
+    """The whole in-process query (embed + hybrid search + rank + collapse) on a built index, next
+    to the plain baseline (sentence-transformers encode + IndexFlatIP over the same vectors)."""
+    from sentence_transformers import SentenceTransformer
+
+    from semsearch import Searcher
+    from semsearch.store import load_current
+
+    searcher = Searcher.open(index_dir, load_embedder(MODEL, backend="auto"))
+    texts = eval_queries()
+    for q in texts[:10]:
+        searcher.search(q)
+    ours = []
+    for i in range(n):
+        started = time.perf_counter()
+        searcher.search(texts[i % len(texts)])
+        ours.append((time.perf_counter() - started) * 1000)
+    stored = load_current(index_dir).index
+    flat = faiss.IndexFlatIP(stored.d)
+    flat.add(stored.reconstruct_n(0, stored.ntotal))
+    model = SentenceTransformer(str(resolve_model(MODEL).model_dir()), device="cpu")
+    plain = []
+    for i in range(n):
+        started = time.perf_counter()
+        flat.search(model.encode([texts[i % len(texts)]], normalize_embeddings=True, convert_to_numpy=True), 5)
+        plain.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": float(np.percentile(ours, 50)), "p99_ms": float(np.percentile(ours, 99)),
+            "baseline_p50_ms": float(np.percentile(plain, 50)), "baseline_p99_ms": float(np.percentile(plain, 99))}
+
+
+def eval_queries() -> list[str]:
+    path = SCIFACT.parents[2] / "eval/notes-dev.jsonl"
+    if path.is_file():
+        return [json.loads(line)["query"] for line in path.read_text().splitlines() if line.strip()]
+    return QUERIES
+
+
 def ask_cold(runs: int) -> list[float]:
     times = []
     for _ in range(runs):
@@ -88,11 +125,13 @@ def main() -> None:
     parser.add_argument("--scifact", type=int, default=1000, help="SciFact abstracts (0: none)")
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--ask-runs", type=int, default=10)
+    parser.add_argument("--index", type=Path, help="a built index: time the whole in-process search() on it")
+    parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
     out: dict[str, object] = {"load": os.getloadavg(), "ingest": [], "query": [], "ask": {}}
     write = sys.stdout.write
     write(f"{'corpus':<16}{'backend':<12}{'chunks':>7}{'chunks/s':>10}{'baseline/s':>12}{'ratio':>7}\n")
-    for name, texts in corpora(args.scifact).items():
+    for name, texts in ({} if args.skip_ingest else corpora(args.scifact)).items():
         for backend in args.backends:
             base, mine = baseline(texts), ours(backend, texts)  # same run: the ratio is what counts
             row = {"corpus": name, "backend": backend, "chunks": len(texts),
@@ -105,6 +144,12 @@ def main() -> None:
         p50, p99 = query_latency(backend)
         out["query"].append({"backend": backend, "p50_ms": p50, "p99_ms": p99})  # type: ignore[attr-defined]
         write(f"{backend:<12}{p50:>14.2f}{p99:>10.2f}\n")
+    if args.index:
+        row = search_latency(args.index)
+        out["search"] = row
+        write(f"\nsearch() on {args.index}: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms; "
+              f"baseline (ST encode + IndexFlatIP) p50 {row['baseline_p50_ms']:.2f} ms, "
+              f"p99 {row['baseline_p99_ms']:.2f} ms\n")
     if args.ask_runs:
         times = ask_cold(args.ask_runs)
         out["ask"] = {"runs": times, "median_s": statistics.median(times)}
