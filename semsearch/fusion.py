@@ -17,7 +17,7 @@ import numpy as np
 
 from .calibration import REFERENCE_RANK, Calibration, calibration_for, term_coverage
 from .collapse import collapse, place
-from .lexical import LexicalIndex, exact_match_counts, exact_terms
+from .lexical import LexicalIndex, exact_match_counts, exact_terms, normalized_texts
 from .records import Hit
 from .store import LoadedBuild
 
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 FusionMode = Literal["rrf", "blend", "dense", "lexical"]
 EXACT_SCAN_LIMIT = 20_000  # corpora up to this many chunks are scanned whole for exact matches
+COLLAPSE_WINDOW_PER_HIT = 4  # candidates searched for copies: 4 per passage shown, plus 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,17 +151,24 @@ def rank_query(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
     terms = exact_terms(query) if config.exact_boost else []
     extra: list[int] = []
     if terms and len(build.chunks) <= EXACT_SCAN_LIMIT:  # exact matches the retrievers missed
-        counts = exact_match_counts([c.text for c in build.chunks], terms)
+        counts = exact_match_counts(normalized_texts(build), terms, normalized=True)
         extra = [i for i, count in enumerate(counts) if count]
     cand = candidates(build, lexical, query, vector, pool, config, extra=extra)
     order = np.argsort(-cand.fused, kind="stable")
     matches = np.zeros(len(cand.ids), dtype=np.int64)
     if terms:
-        matches = np.asarray(exact_match_counts([build.chunks[int(i)].text for i in cand.ids], terms))
+        norms = normalized_texts(build)
+        matches = np.asarray(exact_match_counts([norms[int(i)] for i in cand.ids], terms, normalized=True))
         order = np.lexsort((-cand.fused, -matches))  # most terms matched first, then fused score
     ranked = [build.chunks[int(cand.ids[i])] for i in order]
     if config.collapse:
-        groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
+        # Copies of a passage rank near it, so look for them among the first candidates only (the
+        # distinct passages found are the same; only far-down copies go unlisted), unless that
+        # window holds fewer than top_k distinct passages.
+        window = COLLAPSE_WINDOW_PER_HIT * top_k + 10
+        groups = collapse(ranked[:window], threshold=config.collapse_threshold, limit=top_k)
+        if len(groups) < top_k < len(ranked) and len(ranked) > window:
+            groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
     else:
         groups = [(i, []) for i in range(min(top_k, len(ranked)))]
     probability = cand.probability(calibration)
