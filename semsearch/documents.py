@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from typing import Any
@@ -29,8 +30,20 @@ class UnreadableNoteError(ValueError):
     """The bytes are not a text note (binary, undecodable). The message is the skip reason."""
 
 
+# UTF-32 first: its little-endian mark begins with UTF-16's
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode note bytes: UTF-8 (with or without BOM) first, then the best detected charset."""
+    """Decode note bytes: UTF-16/32 when a byte-order mark says so, else UTF-8 (with or without
+    BOM), then the best detected charset. NUL bytes without a BOM mean a binary file."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise UnreadableNoteError(f"not valid {encoding} despite its byte-order mark") from None
     if b"\x00" in data[:8192]:
         raise UnreadableNoteError("binary file (contains NUL bytes)")
     try:

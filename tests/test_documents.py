@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
 from semsearch.documents import UnreadableNoteError, decode_bytes, parse_note, repair_text, sniff_format
@@ -10,6 +12,15 @@ def test_utf8_with_bom_and_legacy_fallback() -> None:
     assert decode_bytes("\ufeffcafé".encode())[0] == "café"
     text, encoding = decode_bytes("Les élèves ont déjà mangé à midi. ".encode("cp1252") * 20)
     assert "élèves" in text and encoding != "utf-8"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read(encoding: str) -> None:
+    text = "# Résumé\n\nNotes written by a Windows editor — “quoted”.\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    assert decode_bytes(data)[0] == text
 
 
 def test_binary_is_refused() -> None:
