@@ -40,9 +40,11 @@ Serve = Callable[..., str]
 FAILED_LOAD = "Failed to load resource:"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session; each test opens its own context (fresh storage)."""
+    """One headless Chromium for tests/browser; each test opens its own context (fresh storage).
+    Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+    thread while it is open, which would break later tests that call `asyncio.run`."""
     missing = None if Path(CHROMIUM).is_file() else f"{CHROMIUM} is missing: `apt-get install -y chromium`"
     try:
         from playwright.sync_api import sync_playwright
