@@ -60,10 +60,18 @@ def _stemmer() -> Any:
     return stemmer
 
 
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lowercased, stop-word-free, stemmed tokens (bm25s's own pipeline), one list per text."""
+def _bm25s() -> Any:
+    """bm25s, imported on first use (build time only), without its DEBUG log lines: it sets its
+    own logger to DEBUG on import."""
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lowercased, stop-word-free, stemmed tokens (bm25s's own pipeline), one list per text."""
+    bm25s = _bm25s()
     if not texts:
         return []
     out = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
@@ -93,8 +101,7 @@ class LexicalIndex:
     @classmethod
     def from_tokens(cls, tokens: list[list[str]], *, k1: float = K1, b: float = B) -> LexicalIndex:
         """Score a tokenized corpus with bm25s."""
-        import bm25s
-
+        bm25s = _bm25s()
         if not tokens or not any(tokens):
             empty = np.zeros(0, dtype=np.int64)
             return cls({}, english_stopwords(), np.zeros(0, np.float32), empty, np.zeros(1, np.int64), len(tokens))
