@@ -32,6 +32,7 @@ from .indexing import embed_in_batches
 from .lexical import lexical_files, lexical_for
 from .records import Chunk, Note
 from .search import Searcher
+from .sentences import SENTENCES_FILE, sentence_files, sentence_units
 from .store import CURRENT, write_build
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,13 @@ def cached_vectors(chunks: Sequence[Chunk], embedder: Embedder, cache_dir: Path,
                    *, batch_size: int = 64, progress: Progress | None = None) -> np.ndarray:
     """Vectors of the chunks' embed_text, from `cache_dir` when the same model embedded the same
     texts before."""
-    texts = [c.embed_text for c in chunks]
+    return cached_text_vectors([c.embed_text for c in chunks], embedder, cache_dir, batch_size=batch_size,
+                               progress=progress)
+
+
+def cached_text_vectors(texts: Sequence[str], embedder: Embedder, cache_dir: Path,
+                        *, batch_size: int = 64, progress: Progress | None = None) -> np.ndarray:
+    """Vectors of `texts` (chunks or their sentences), cached in `cache_dir` by model and texts."""
     path = cache_dir / f"vectors-{_key(embedder.model_name, texts)}.npy"
     if path.is_file():
         vectors: np.ndarray = np.load(path)
@@ -112,12 +119,12 @@ def cached_vectors(chunks: Sequence[Chunk], embedder: Embedder, cache_dir: Path,
             logger.info("loaded %d cached vectors from %s", len(texts), path)
             return vectors
     started = time.perf_counter()
-    vectors = embed_in_batches(embedder, texts, batch_size, progress)
+    vectors = embed_in_batches(embedder, list(texts), batch_size, progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, vectors)
     tmp.replace(path)
-    logger.info("embedded %d chunks in %.1fs (cached at %s)", len(texts), time.perf_counter() - started,
+    logger.info("embedded %d texts in %.1fs (cached at %s)", len(texts), time.perf_counter() - started,
                 path)
     return vectors
 
@@ -126,14 +133,18 @@ def build_beir_index(dataset: BeirDataset, embedder: Embedder, cache_dir: Path,
                      *, chunking: DocChunking = "whole", progress: Progress | None = None) -> Path:
     """An index directory for the corpus (built once per model, chunking and corpus)."""
     chunks = corpus_chunks(dataset.corpus, embedder, chunking=chunking)
-    key = _key(embedder.model_name, [c.embed_text for c in chunks])
+    # the sentence files are part of the key: cached builds made before them are not reused
+    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [SENTENCES_FILE])
     index_dir = cache_dir / f"index-{key}"
     if (index_dir / CURRENT).is_file():
         return index_dir
     vectors = cached_vectors(chunks, embedder, cache_dir, progress=progress)
+    sentences, owner = sentence_units(chunks)
+    sentence_vectors = cached_text_vectors(sentences, embedder, cache_dir, progress=progress)
     write_build(index_dir, chunks, vectors, model_name=embedder.model_name,
                 chunking={"beir": chunking, "max_tokens": embedder.max_tokens - 2},
-                file_count=len(dataset.corpus), extra_files=lexical_files(chunks))
+                file_count=len(dataset.corpus),
+                extra_files={**lexical_files(chunks), **sentence_files(sentence_vectors, owner)})
     return index_dir
 
 

@@ -54,7 +54,7 @@ def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool
 
     def progress(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(total=total, unit="chunk", desc="embedding", disable=quiet, file=sys.stderr))
+            bars.append(tqdm(total=total, unit="text", desc="embedding", disable=quiet, file=sys.stderr))
         bars[0].update(done - bars[0].n)
 
     try:
@@ -79,7 +79,8 @@ def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool
         return
     click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "
                f"{report.seconds:.1f}s (build {report.manifest.build_id}; {report.embedded} embedded, "
-               f"{report.reused} reused).", err=True)
+               f"{report.reused} reused; {report.sentences} sentences, {report.sentences_embedded} embedded).",
+               err=True)
     for file in report.files:
         if file.status in ("skipped", "failed"):
             click.echo(f"  {file.status} {file.source}: {file.reason or file.error}", err=True)

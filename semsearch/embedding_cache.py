@@ -41,6 +41,10 @@ class EmbeddingCache:
     def get(self, key: str) -> FloatArray | None:
         return self._vectors.get(key)
 
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many distinct texts `embed` would embed."""
+        return len({key for key in map(text_key, texts) if key not in self._vectors})
+
     @classmethod
     def from_build(cls, build: LoadedBuild | None, embedder: Embedder) -> EmbeddingCache:
         """The vectors of `build` when it was made by `embedder`'s model, else an empty cache."""

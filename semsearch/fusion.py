@@ -3,7 +3,9 @@ first, near-duplicates collapsed, scores calibrated. Called by `Searcher.search_
 
 Fusion modes: `blend` (the default: a weighted sum of min-max normalized scores over the candidate
 pool), `rrf` (reciprocal rank fusion, sum of 1 / (rrf_k + rank)), `dense` and `lexical` (one
-retriever alone). Measured on the notes dev set and SciFact training queries: docs/quality.md.
+retriever alone). In `blend`, a build with sentence vectors (`sentences.py`) adds a third score,
+each candidate's best sentence cosine. Measured on the notes dev set and SciFact training queries:
+docs/quality.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .calibration import REFERENCE_RANK, Calibration, calibration_for, term_cove
 from .collapse import collapse, place
 from .lexical import LexicalIndex, exact_match_counts, exact_terms, normalized_texts
 from .records import Hit
+from .sentences import sentences_for
 from .store import LoadedBuild
 
 logger = logging.getLogger(__name__)
@@ -34,12 +37,20 @@ class RetrievalConfig:
 
     fusion: FusionMode = "blend"
     rrf_k: int = 60
-    dense_weight: float = 0.5  # `blend` only: weight of the dense score, 1 - it for BM25
+    dense_weight: float = 0.5  # `blend` without sentence vectors: weight of the dense score, 1 - it for BM25
+    # `blend` with sentence vectors: weights of the chunk cosine and of the best sentence cosine;
+    # BM25 gets 1 - both. sentence_weight 0 turns the sentence stage off (dense_weight applies).
+    chunk_weight: float = 0.2
+    sentence_weight: float = 0.4
     pool: int = 100  # candidates taken from each retriever (more when top_k asks for more)
     exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
     abstain_threshold: float = 0.3  # calibrated score under which a hit is not `confident`
+
+    def __post_init__(self) -> None:
+        if min(self.chunk_weight, self.sentence_weight) < 0 or self.chunk_weight + self.sentence_weight > 1:
+            raise ValueError("chunk_weight and sentence_weight must be >= 0 and sum to at most 1")
 
 
 @dataclass(slots=True)
@@ -133,8 +144,15 @@ def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
         fused = np.where(rd > 0, 1.0 / (config.rrf_k + rd), 0.0) + np.where(
             rl > 0, 1.0 / (config.rrf_k + rl), 0.0)
     else:
-        w = config.dense_weight
-        fused = w * _minmax(dense) + (1 - w) * (_minmax(lex) if lexical_ids else 0.0)
+        lex_part = _minmax(lex) if lexical_ids else 0.0
+        sentences = sentences_for(build) if config.sentence_weight > 0 else None
+        if sentences is None:
+            w = config.dense_weight
+            fused = w * _minmax(dense) + (1 - w) * lex_part
+        else:
+            best = sentences.best(cand, vector, dense)
+            wc, ws = config.chunk_weight, config.sentence_weight
+            fused = wc * _minmax(dense) + ws * _minmax(best) + (1 - wc - ws) * lex_part
     top_dense = list(dense_hits)[:REFERENCE_RANK]
     reference = dense_hits[top_dense[-1]] if top_dense else 0.0
     agree = np.isin(cand, top_dense) & np.isin(cand, lexical_ids[:REFERENCE_RANK])

@@ -27,6 +27,7 @@ from .errors import IndexBuildError, IndexLockedError, SemsearchError
 from .ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note
 from .lexical import lexical_files
 from .records import Chunk, SkippedFile
+from .sentences import sentence_cache, sentence_files, sentence_units
 from .status import FILES_FILE, BuildFiles, FileState, FileStatus, build_files
 from .store import BUILDS, CURRENT, MANIFEST_FILE, LoadedBuild, Manifest, load_current, write_build
 
@@ -50,6 +51,8 @@ class BuildReport:
     reused: int = 0  # chunks whose vectors came from the previous build
     files: list[FileStatus] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    sentences: int = 0  # sentences stored for sentence-level matching (`sentences.py`)
+    sentences_embedded: int = 0  # of them, embedded by this build (the others were reused)
 
 
 @contextmanager
@@ -155,8 +158,14 @@ def build_index(
         previous = previous_build(index_dir)
         cache = EmbeddingCache.from_build(previous, embedder)
         new = {r.source: sum(cache.get(text_key(c.embed_text)) is None for c in r.chunks) for r in results}
+        sentences, owner = sentence_units(chunks)
+        sentence_vectors = sentence_cache(previous, embedder)
+        chunk_total = cache.missing([c.embed_text for c in chunks])
+        total = chunk_total + sentence_vectors.missing(sentences)
         vectors, embedded = cache.embed(embedder, [c.embed_text for c in chunks], batch_size=batch_size,
-                                        progress=progress)
+                                        progress=_offset(progress, 0, total))
+        sentence_array, sentences_embedded = sentence_vectors.embed(
+            embedder, sentences, batch_size=batch_size, progress=_offset(progress, chunk_total, total))
         record = file_record(results, previous, new, embedded=embedded,
                              reused=len(chunks) - sum(new.values()))
         skipped = [SkippedFile(f.source, f.reason or f.error) for f in record.files
@@ -169,14 +178,24 @@ def build_index(
             notes_dir=str(notes_dir),
             skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
             version=__version__,
-            extra_files={**lexical_files(chunks), FILES_FILE: record.to_json()},
+            extra_files={**lexical_files(chunks), **sentence_files(sentence_array, owner),
+                         FILES_FILE: record.to_json()},
         )
     seconds = time.perf_counter() - started
-    logger.info("indexed %d files into %d chunks (%d embedded, %d reused) in %.1fs",
-                manifest.file_count, len(chunks), record.embedded, record.reused, seconds)
+    logger.info("indexed %d files into %d chunks (%d embedded, %d reused) and %d sentences (%d embedded) "
+                "in %.1fs", manifest.file_count, len(chunks), record.embedded, record.reused, len(sentences),
+                sentences_embedded, seconds)
     return BuildReport(manifest, manifest.file_count, skipped, len(chunks), seconds,
                        embedded=record.embedded, reused=record.reused, files=record.files,
-                       removed=record.removed)
+                       removed=record.removed, sentences=len(sentences), sentences_embedded=sentences_embedded)
+
+
+def _offset(progress: Progress | None, start: int, total: int) -> Progress | None:
+    """`progress` for one stage of the embedding: chunks first, then their sentences."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, _total: report(start + done, total)
 
 
 def previous_build(index_dir: Path) -> LoadedBuild | None:

@@ -12,6 +12,7 @@ from .errors import IndexNotFoundError, QueryError
 from .fusion import RetrievalConfig, hybrid_search
 from .lexical import lexical_for
 from .records import Hit
+from .sentences import sentences_for
 from .store import CURRENT, LoadedBuild, Manifest, load_current
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Searcher:
         self._build = build
         self.retrieval = retrieval or RetrievalConfig()
         lexical_for(build)  # load (and verify) the BM25 index now, not on the first query
+        if self.retrieval.sentence_weight > 0:
+            sentences_for(build)  # and the sentence vectors
         self.embedder = embedder
         self.index_dir = index_dir
         self.max_top_k = max_top_k
@@ -81,9 +84,13 @@ class Searcher:
                 build = load_current(self.index_dir, model_name=self.embedder.model_name,
                                      dim=self.embedder.dim)
                 lexical_for(build)
+                if self.retrieval.sentence_weight > 0:
+                    sentences_for(build)
             except (IndexNotFoundError, Exception) as exc:  # keep serving what we have
-                logger.error("new build %s not loaded, still serving %s: %s",
-                             name, self._build.manifest.build_id, exc)
+                if name != getattr(self, "_refused_build", None):  # say it once per bad build
+                    logger.error("new build %s not loaded, still serving %s: %s",
+                                 name, self._build.manifest.build_id, exc)
+                    self._refused_build = name
                 return False
             self._build = build
             logger.info("now serving build %s", build.manifest.build_id)

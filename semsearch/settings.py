@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .fusion import RetrievalConfig
@@ -53,7 +53,12 @@ class Settings(BaseSettings):
         "blend", description="How dense and BM25 results are combined: blend (weighted min-max "
         "normalized scores), rrf (reciprocal rank fusion), or one retriever alone.")
     rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
-    dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense score in `blend`.")
+    dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense score in `blend` when "
+                                "the sentence stage is off (sentence_weight 0, or a build without sentence vectors).")
+    chunk_weight: float = Field(0.2, ge=0, le=1, description="Weight of the chunk cosine in `blend` with "
+                                "the sentence stage; BM25 gets 1 - chunk_weight - sentence_weight.")
+    sentence_weight: float = Field(0.4, ge=0, le=1, description="Weight of a passage's best sentence cosine "
+                                   "in `blend` (sentence-level matching); 0: off.")
     fusion_pool: int = Field(100, ge=1, le=10000, description="Candidates taken from each retriever.")
     exact_boost: bool = Field(True, description="Rank passages holding a quoted phrase or an "
                               "identifier of the query (keras.layers.Dropout) first.")
@@ -109,11 +114,18 @@ class Settings(BaseSettings):
     slack_port: int = Field(3000, ge=0, le=65535,
                             description="Port the Slack bot listens on (127.0.0.1) in HTTP mode.")
 
+    @model_validator(mode="after")
+    def _weights_fit(self) -> Settings:
+        if self.chunk_weight + self.sentence_weight > 1:
+            raise ValueError("SEMSEARCH_CHUNK_WEIGHT + SEMSEARCH_SENTENCE_WEIGHT must be at most 1")
+        return self
+
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     """The ranking options of `settings`, for `Searcher.open(..., retrieval=...)`."""
     return RetrievalConfig(
         fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+        chunk_weight=settings.chunk_weight, sentence_weight=settings.sentence_weight,
         pool=settings.fusion_pool, exact_boost=settings.exact_boost, collapse=settings.collapse,
         collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,
     )

@@ -18,8 +18,9 @@ from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError, IndexLockedError
 from semsearch.indexing import BuildReport, build_index, index_lock
 from semsearch.search import Searcher
+from semsearch.sentences import read_sentences
 from semsearch.status import index_status
-from semsearch.store import load_current
+from semsearch.store import load_build, load_current
 
 NOTES = {
     "ops/keys.md": "# Operations\n\n## Keys\n\nRotate API keys every 90 days with the vault CLI.\n\n"
@@ -84,10 +85,15 @@ def test_first_build_embeds_everything_and_a_rebuild_of_unchanged_notes_embeds_n
 ) -> None:
     embedder = CountingEmbedder()
     first = sync(notes, index_dir, embedder)
-    assert first.embedded == first.chunks == len(embedder.texts) > 3 and first.reused == 0
+    assert first.embedded == first.chunks > 3 and first.reused == 0
+    assert first.sentences_embedded == first.sentences > first.chunks  # and each chunk's sentences
+    assert len(embedder.texts) == first.chunks + first.sentences
     assert {f.status for f in first.files} == {"indexed"}
     second = sync(notes, index_dir, embedder)
     assert embedder.calls == 0 and second.embedded == 0 and second.reused == second.chunks
+    assert second.sentences_embedded == 0 and second.sentences == first.sentences
+    a, b = (read_sentences(load_build(index_dir / "builds" / r.manifest.build_id)) for r in (first, second))
+    assert a is not None and b is not None and np.array_equal(a.vectors, b.vectors)
     assert second.manifest.build_id != first.manifest.build_id  # still a new, complete build
     assert {f.source: f.status for f in second.files} == dict.fromkeys(NOTES, "unchanged")
     old, new = load_current(index_dir).index, first  # same vectors as a full build
@@ -102,7 +108,9 @@ def test_an_edit_re_embeds_only_the_changed_passage_and_results_follow(notes: Pa
     note.write_text(note.read_text().replace("nightly and are kept for thirty days",
                                              "hourly to the glacier vault in Frankfurt"))
     report = sync(notes, index_dir, embedder)
-    assert report.embedded == 1 and len(embedder.texts) == 1 and "glacier" in embedder.texts[0]
+    assert report.embedded == 1 and "glacier" in embedder.texts[0]
+    assert report.sentences_embedded == 1
+    assert embedder.texts[1:] == ["Backups run hourly to the glacier vault in Frankfurt."]
     statuses = {f.source: (f.status, f.embedded) for f in report.files}
     assert statuses == {"ops/keys.md": ("indexed", 1), "ml/dropout.md": ("unchanged", 0),
                         "garden.txt": ("unchanged", 0)}
@@ -115,7 +123,8 @@ def test_an_added_note_is_embedded_and_found(notes: Path, index_dir: Path) -> No
     sync(notes, index_dir, embedder)
     (notes / "ml" / "batchnorm.md").write_text("# Batch norm\n\nBatch normalization standardizes inputs.\n")
     report = sync(notes, index_dir, embedder)
-    assert len(embedder.texts) == report.embedded == 1
+    assert report.embedded == 1 and report.sentences_embedded == 1
+    assert embedder.texts[1:] == ["Batch normalization standardizes inputs."]
     assert {f.source: f.status for f in report.files}["ml/batchnorm.md"] == "indexed"
     assert top_sources(index_dir, "batch normalization standardizes") == ["ml/batchnorm.md"]
 
@@ -125,7 +134,7 @@ def test_a_renamed_note_is_followed_without_embedding(notes: Path, index_dir: Pa
     sync(notes, index_dir, embedder)
     (notes / "ml" / "dropout.md").rename(notes / "regularization.md")
     report = sync(notes, index_dir, embedder)
-    assert embedder.calls == 0 and report.embedded == 0
+    assert embedder.calls == 0 and report.embedded == 0 == report.sentences_embedded
     renamed = {f.source: f for f in report.files}["regularization.md"]
     assert (renamed.status, renamed.renamed_from) == ("unchanged", "ml/dropout.md")
     assert report.removed == []
@@ -158,14 +167,16 @@ def test_another_model_re_embeds_everything(notes: Path, index_dir: Path) -> Non
     sync(notes, index_dir, CountingEmbedder())
     other = CountingEmbedder("hashing-v2")
     report = sync(notes, index_dir, other)
-    assert report.embedded == report.chunks == len(other.texts) and report.reused == 0
+    assert report.embedded == report.chunks and report.reused == 0
+    assert len(other.texts) == report.chunks + report.sentences == report.chunks + report.sentences_embedded
 
 
 def test_a_passage_shared_by_two_notes_is_embedded_once(notes: Path, index_dir: Path) -> None:
     (notes / "copy.txt").write_text(NOTES["garden.txt"])
     embedder = CountingEmbedder()
     report = sync(notes, index_dir, embedder)
-    assert report.chunks == report.embedded + 1 and len(embedder.texts) == report.embedded
+    assert report.chunks == report.embedded + 1 and len(embedder.texts) == report.embedded + report.sentences_embedded
+    assert report.sentences_embedded == report.sentences - 1  # its one sentence too
 
 
 def test_bad_files_are_recorded_and_never_stop_the_build(

@@ -19,6 +19,7 @@ from semsearch.errors import IndexBuildError
 from semsearch.evaluation import load_queries
 from semsearch.indexing import BuildReport, build_index
 from semsearch.search import Searcher
+from semsearch.sentences import read_sentences
 from semsearch.settings import bundled_notes_dir
 from semsearch.store import LoadedBuild, load_current
 
@@ -49,6 +50,10 @@ def assert_same_build(local: BuildReport, remote: BuildReport, local_dir: Path, 
     assert (mb.model_name, mb.dim, mb.chunking, mb.file_count, mb.skipped, mb.index_type) == (
         ma.model_name, ma.dim, ma.chunking, ma.file_count, ma.skipped, ma.index_type)
     assert set(mb.files) == set(ma.files)
+    assert (remote.sentences, remote.sentences_embedded) == (local.sentences, local.sentences_embedded)
+    sa, sb = read_sentences(a), read_sentences(b)
+    assert sa is not None and sb is not None and np.array_equal(sb.starts, sa.starts)
+    np.testing.assert_allclose(sb.vectors.astype(np.float32), sa.vectors.astype(np.float32), atol=max(atol, 1e-3))
     assert top10(ray_dir, embedder) == top10(local_dir, embedder)
 
 

@@ -21,7 +21,8 @@ from services.api.live_index import CORRUPT_MESSAGE, MISMATCH_MESSAGE
 from tests.api.conftest import MakeClient, assert_error, publish
 
 # every file the server reads, each verified against manifest.json before FAISS, json or numpy sees it
-SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "lexical.json", "lexical.npz", "manifest.json"]
+SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "lexical.json", "lexical.npz", "sentences.npy", "sentence_owner.npy",
+                "manifest.json"]
 DAMAGES = ["truncate", "flip"]
 
 

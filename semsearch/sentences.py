@@ -1,0 +1,155 @@
+"""Sentence-level matching: a candidate's best sentence cosine, a third ranking signal.
+
+At build time each chunk's `embed_text` is split into sentences (by line, then after `.!?` before a
+capital letter; pieces of 3+ words) which are embedded with the build's model and stored as
+`sentences.npy` (float16, one row per sentence, grouped by chunk) and `sentence_owner.npy` (int32,
+the chunk row of each sentence). At query time `SentenceIndex.best` gives each candidate the
+largest cosine between the query and one of its sentences (`fusion.candidates` blends it in); a
+candidate without sentences keeps its chunk cosine.
+Vectors are reused across builds by sentence text hash, like chunk vectors (`embedding_cache`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedders import Embedder
+from .embedding_cache import EmbeddingCache, text_key
+from .errors import IndexCorruptError, SemsearchError
+from .records import Chunk
+from .store import LoadedBuild
+
+logger = logging.getLogger(__name__)
+
+SENTENCES_FILE = "sentences.npy"
+SENTENCE_OWNER_FILE = "sentence_owner.npy"
+MIN_WORDS = 3
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_CACHE: OrderedDict[str, SentenceIndex | None] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`: each line split after `.`, `!` or `?` before a capital letter,
+    keeping pieces of at least MIN_WORDS words."""
+    return [s for line in text.split("\n") for s in _SENTENCE.split(line) if len(s.split()) >= MIN_WORDS]
+
+
+def sentence_units(chunks: Sequence[Chunk]) -> tuple[list[str], np.ndarray]:
+    """(every sentence of every chunk in chunk order, the chunk row of each as int32)."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for row, chunk in enumerate(chunks):
+        found = split_sentences(chunk.embed_text)
+        texts += found
+        owner += [row] * len(found)
+    return texts, np.asarray(owner, dtype=np.int32)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes]:
+    """The extra build files holding the sentence vectors (float16) and their owners (int32)."""
+    return {SENTENCES_FILE: _npy(np.asarray(vectors, dtype=np.float16)),
+            SENTENCE_OWNER_FILE: _npy(np.asarray(owner, dtype=np.int32))}
+
+
+def _load_npy(build: LoadedBuild, name: str) -> np.ndarray:
+    try:
+        array: np.ndarray = np.load(io.BytesIO(build.read_extra(name)), allow_pickle=False)
+    except ValueError as exc:
+        raise IndexCorruptError(f"The index file {build.path / name} is unreadable ({exc}).") from None
+    return array
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceIndex:
+    """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. Held as float32
+    (twice the file's size): numpy converts float16 rows one by one, ~5x slower per query."""
+
+    vectors: np.ndarray  # (sentences, dim) float32
+    starts: np.ndarray  # (chunks + 1,) int64
+
+    @classmethod
+    def from_arrays(cls, vectors: np.ndarray, owner: np.ndarray, chunks: int) -> SentenceIndex:
+        if len(vectors) != len(owner) or (len(owner) and (owner.min() < 0 or owner.max() >= chunks
+                                                          or np.any(np.diff(owner) < 0))):
+            raise IndexCorruptError("The sentence files do not match the build's chunks.")
+        return cls(np.asarray(vectors, dtype=np.float32),
+                   np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64))
+
+    def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+        """max over each candidate's sentences of (sentence . query); `fallback` (the chunk's own
+        cosine) for a candidate without sentences."""
+        lo, hi = self.starts[ids], self.starts[ids + 1]
+        counts = hi - lo
+        out = np.asarray(fallback, dtype=np.float32).copy()
+        has = counts > 0
+        if not has.any():
+            return out
+        counts, lo = counts[has], lo[has]
+        offsets = np.cumsum(counts) - counts  # where each candidate's sentences start in `rows`
+        rows = np.arange(int(counts.sum())) + np.repeat(lo - offsets, counts)
+        # einsum, not BLAS: one thread, no waking a BLAS thread pool for a matrix this small
+        cosines = np.einsum("ij,j->i", self.vectors[rows], np.asarray(query, dtype=np.float32))
+        out[has] = np.maximum.reduceat(cosines, offsets)
+        return out
+
+
+def read_sentences(build: LoadedBuild) -> SentenceIndex | None:
+    """The build's sentence index, or None for builds made without one (they rank as before)."""
+    if SENTENCES_FILE not in build.manifest.files:
+        return None
+    vectors = _load_npy(build, SENTENCES_FILE)
+    owner = _load_npy(build, SENTENCE_OWNER_FILE)
+    if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != build.manifest.dim):
+        raise IndexCorruptError(f"{build.path / SENTENCES_FILE} has shape {vectors.shape}.")
+    return SentenceIndex.from_arrays(vectors, owner, len(build.chunks))
+
+
+def sentences_for(build: LoadedBuild) -> SentenceIndex | None:
+    """`read_sentences`, once per build (the last 4 builds are kept; keyed by build directory)."""
+    key = str(build.path)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    index = read_sentences(build)
+    with _CACHE_LOCK:
+        _CACHE[key] = index
+        while len(_CACHE) > 4:
+            _CACHE.popitem(last=False)
+    return index
+
+
+def sentence_cache(build: LoadedBuild | None, embedder: Embedder) -> EmbeddingCache:
+    """The sentence vectors of `build` by text hash when `embedder`'s model made it, else empty."""
+    cache = EmbeddingCache(embedder.model_name, embedder.dim)
+    if build is None or build.manifest.model_name != embedder.model_name or build.manifest.dim != embedder.dim:
+        return cache
+    try:
+        stored = read_sentences(build)
+    except SemsearchError as exc:
+        logger.warning("not reusing the previous build's sentence vectors: %s", exc)
+        return cache
+    if stored is None:
+        return cache
+    texts, _ = sentence_units(build.chunks)
+    if len(texts) != len(stored.vectors):
+        logger.warning("previous build has %d sentence vectors for %d sentences; not reused",
+                       len(stored.vectors), len(texts))
+        return cache
+    return EmbeddingCache(embedder.model_name, embedder.dim,
+                          {text_key(t): stored.vectors[i] for i, t in enumerate(texts)})
