@@ -62,6 +62,8 @@ def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool
             "include": settings.include, "max_file_bytes": settings.max_file_bytes,
             "overlap_tokens": settings.chunk_overlap_tokens, "batch_size": settings.batch_size,
             "progress": progress, "wait": wait,
+            # sentence vectors only when the ranking will use them (SEMSEARCH_SENTENCE_WEIGHT > 0)
+            "store_sentences": settings.sentence_weight > 0 and settings.fusion == "blend",
             "on_wait": lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True),
         }
         if ray_address is None:

@@ -139,9 +139,12 @@ def build_index(
     wait: bool = False,
     on_wait: Callable[[], None] | None = None,
     reader: Callable[..., list[_FileResult]] = read_files,  # read and chunk; Ray's: distributed.py
+    store_sentences: bool = True,
 ) -> BuildReport:
     """Build an index of `notes_dir` and publish it under `index_dir`, embedding only the chunks
-    the previous build does not already hold. `wait`: wait for another build instead of failing."""
+    the previous build does not already hold. `wait`: wait for another build instead of failing.
+    `store_sentences`: also store sentence vectors for the sentence stage (False: a faster build that
+    ranks as the stage-off configuration does)."""
     started = time.perf_counter()
     if not notes_dir.is_dir():
         raise IndexBuildError(f"The notes folder {notes_dir} does not exist.")
@@ -158,8 +161,8 @@ def build_index(
         previous = previous_build(index_dir)
         cache = EmbeddingCache.from_build(previous, embedder)
         new = {r.source: sum(cache.get(text_key(c.embed_text)) is None for c in r.chunks) for r in results}
-        sentences, owner = sentence_units(chunks)
-        sentence_vectors = sentence_cache(previous, embedder)
+        sentences, owner = sentence_units(chunks if store_sentences else [])
+        sentence_vectors = sentence_cache(previous if store_sentences else None, embedder)
         chunk_total = cache.missing([c.embed_text for c in chunks])
         total = chunk_total + sentence_vectors.missing(sentences)
         vectors, embedded = cache.embed(embedder, [c.embed_text for c in chunks], batch_size=batch_size,
@@ -178,8 +181,8 @@ def build_index(
             notes_dir=str(notes_dir),
             skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
             version=__version__,
-            extra_files={**lexical_files(chunks), **sentence_files(sentence_array, owner),
-                         FILES_FILE: record.to_json()},
+            extra_files={**lexical_files(chunks), FILES_FILE: record.to_json(),
+                         **(sentence_files(sentence_array, owner) if store_sentences else {})},
         )
     seconds = time.perf_counter() - started
     logger.info("indexed %d files into %d chunks (%d embedded, %d reused) and %d sentences (%d embedded) "

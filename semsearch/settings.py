@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     chunk_weight: float = Field(0.2, ge=0, le=1, description="Weight of the chunk cosine in `blend` with "
                                 "the sentence stage; BM25 gets 1 - chunk_weight - sentence_weight.")
     sentence_weight: float = Field(0.4, ge=0, le=1, description="Weight of a passage's best sentence cosine "
-                                   "in `blend` (sentence-level matching); 0: off.")
+                                   "in `blend` (sentence-level matching); 0: off, and `semsearch index` "
+                                   "then skips the sentence vectors.")
     fusion_pool: int = Field(100, ge=1, le=10000, description="Candidates taken from each retriever.")
     exact_boost: bool = Field(True, description="Rank passages holding a quoted phrase or an "
                               "identifier of the query (keras.layers.Dropout) first.")

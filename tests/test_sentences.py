@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,35 @@ def test_settings_refuse_weights_over_1(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SEMSEARCH_SENTENCE_WEIGHT", "0.4")
     with pytest.raises(ValidationError, match="at most 1"):
         Settings()
+
+
+def test_a_build_without_the_sentence_stage_stores_no_sentence_vectors(notes: Path, tmp_path: Path) -> None:
+    embedded: list[str] = []
+
+    class Counting(HashingEmbedder):
+        def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+            embedded.extend(texts)
+            return super().embed_documents(texts)
+
+    report = build_index(notes, tmp_path / "index", Counting(), store_sentences=False)
+    build = load_current(tmp_path / "index")
+    assert SENTENCES_FILE not in build.manifest.files and read_sentences(build) is None
+    assert report.sentences == 0 and len(embedded) == len({c.embed_text for c in build.chunks})  # passages only
+
+
+def test_semsearch_index_skips_sentence_vectors_when_the_stage_is_off(
+        notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from semsearch.cli import main
+    from semsearch.settings import get_settings
+
+    monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
+    for weight, stored in (("0", False), ("0.4", True)):
+        get_settings.cache_clear()
+        index_dir = tmp_path / f"index-{weight}"
+        monkeypatch.setenv("SEMSEARCH_SENTENCE_WEIGHT", weight)
+        monkeypatch.setenv("SEMSEARCH_INDEX_DIR", str(index_dir))
+        result = CliRunner().invoke(main, ["index", str(notes)])
+        assert result.exit_code == 0, result.output
+        assert (SENTENCES_FILE in load_current(index_dir).manifest.files) is stored
