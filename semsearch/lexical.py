@@ -15,7 +15,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .build_cache import PerBuild
 from .errors import IndexCorruptError
 from .records import Chunk
 from .store import LoadedBuild
@@ -199,23 +199,8 @@ def read_lexical(build: LoadedBuild) -> LexicalIndex | None:
     return index
 
 
-_CACHE: OrderedDict[str, LexicalIndex | None] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
-def lexical_for(build: LoadedBuild) -> LexicalIndex | None:
-    """`read_lexical`, once per build (the last 4 builds are kept; keyed by build directory)."""
-    key = str(build.path)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    index = read_lexical(build)
-    with _CACHE_LOCK:
-        _CACHE[key] = index
-        while len(_CACHE) > 4:
-            _CACHE.popitem(last=False)
-    return index
+# `read_lexical`, once per build (the last 4 builds are kept)
+lexical_for: PerBuild[LexicalIndex | None] = PerBuild(read_lexical)
 
 
 def normalize_text(text: str) -> str:
@@ -249,19 +234,9 @@ def exact_match_counts(texts: Sequence[str], terms: Sequence[str], *, normalized
     return [sum(term in norm for term in terms) for norm in norms]
 
 
-_NORMALIZED: OrderedDict[str, list[str]] = OrderedDict()
+def _normalized_texts(build: LoadedBuild) -> list[str]:
+    return [normalize_text(chunk.text) for chunk in build.chunks]
 
 
-def normalized_texts(build: LoadedBuild) -> list[str]:
-    """`normalize_text` of every chunk of `build`, computed once per build (the last 4 are kept)."""
-    key = str(build.path)
-    with _CACHE_LOCK:
-        if key in _NORMALIZED:
-            _NORMALIZED.move_to_end(key)
-            return _NORMALIZED[key]
-    texts = [normalize_text(chunk.text) for chunk in build.chunks]
-    with _CACHE_LOCK:
-        _NORMALIZED[key] = texts
-        while len(_NORMALIZED) > 4:
-            _NORMALIZED.popitem(last=False)
-    return texts
+# `normalize_text` of every chunk of a build, computed once per build (the last 4 are kept)
+normalized_texts: PerBuild[list[str]] = PerBuild(_normalized_texts)

@@ -14,13 +14,12 @@ from __future__ import annotations
 import io
 import logging
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .build_cache import PerBuild
 from .embedders import Embedder
 from .embedding_cache import EmbeddingCache, text_key
 from .errors import IndexCorruptError, SemsearchError
@@ -33,8 +32,6 @@ SENTENCES_FILE = "sentences.npy"
 SENTENCE_OWNER_FILE = "sentence_owner.npy"
 MIN_WORDS = 3
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-_CACHE: OrderedDict[str, SentenceIndex | None] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -119,19 +116,8 @@ def read_sentences(build: LoadedBuild) -> SentenceIndex | None:
     return SentenceIndex.from_arrays(vectors, owner, len(build.chunks))
 
 
-def sentences_for(build: LoadedBuild) -> SentenceIndex | None:
-    """`read_sentences`, once per build (the last 4 builds are kept; keyed by build directory)."""
-    key = str(build.path)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    index = read_sentences(build)
-    with _CACHE_LOCK:
-        _CACHE[key] = index
-        while len(_CACHE) > 4:
-            _CACHE.popitem(last=False)
-    return index
+# `read_sentences`, once per build (the last 4 builds are kept)
+sentences_for: PerBuild[SentenceIndex | None] = PerBuild(read_sentences)
 
 
 def sentence_cache(build: LoadedBuild | None, embedder: Embedder) -> EmbeddingCache:
