@@ -29,7 +29,7 @@ from .lexical import lexical_files
 from .records import Chunk, SkippedFile
 from .sentences import sentence_cache, sentence_files, sentence_units
 from .status import FILES_FILE, BuildFiles, FileState, FileStatus, build_files
-from .store import BUILDS, CURRENT, MANIFEST_FILE, LoadedBuild, Manifest, load_current, write_build
+from .store import BUILDS, CURRENT, MANIFEST_FILE, LoadedBuild, Manifest, load_current, published_name, write_build
 
 logger = logging.getLogger(__name__)
 
@@ -253,10 +253,7 @@ def remove_partial_builds(index_dir: Path) -> None:
     builds = index_dir / BUILDS
     if not builds.is_dir():
         return
-    try:
-        current = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        current = ""
+    current = published_name(index_dir)
     for folder in builds.iterdir():
         if folder.is_dir() and folder.name != current and not (folder / MANIFEST_FILE).exists():
             logger.info("removing the unfinished build %s", folder.name)

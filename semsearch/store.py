@@ -187,15 +187,20 @@ def _publish(index_dir: Path, build_id: str) -> None:
     _fsync_dir(index_dir)
 
 
+def published_name(index_dir: Path) -> str:
+    """The id of the published build, or "" when none is published."""
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+
+
 def prune_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> None:
     """Delete all but the newest `keep` builds, never the published one."""
     builds = index_dir / BUILDS
     if not builds.is_dir():
         return
-    try:
-        current = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        current = ""
+    current = published_name(index_dir)
     for old in sorted(p for p in builds.iterdir() if p.is_dir())[:-keep]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)

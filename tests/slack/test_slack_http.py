@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -25,31 +20,12 @@ from services.api.app import create_app
 from services.slack import create_slack_app
 from services.slack.dedup import SeenEvents
 from services.slack.transport import EVENTS_PATH, create_http_app
+from tests.api.test_api_server import serving
 
 from .conftest import SIGNING_SECRET, FakeSlack, command_body, event_body, sign
 
 FORM = "application/x-www-form-urlencoded"
 SLOW_SEARCH_S = 5.0
-
-
-@contextmanager
-def serve(asgi: Any) -> Iterator[str]:
-    """Run `asgi` with uvicorn on a free loopback port in a thread; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
 
 
 def post_signed(url: str, body: str, content_type: str, secret: str = SIGNING_SECRET) -> httpx.Response:
@@ -70,7 +46,7 @@ def test_slash_command_is_acknowledged_within_3s_while_the_search_takes_5s(
     monkeypatch.setattr(searcher, "search", slow_search)
     client = WebClient(token="xoxb-test", base_url=f"{fake_slack.url}/api/")
     app = create_slack_app(searcher, settings, client=client)
-    with serve(create_http_app(app)) as base:
+    with serving(create_http_app(app)) as base:
         started = time.monotonic()
         response = post_signed(base + EVENTS_PATH, command_body("how do I rotate API keys", fake_slack), FORM)
         acked_after = time.monotonic() - started
@@ -89,7 +65,7 @@ def test_the_api_server_serves_the_slack_bot_on_its_live_index(
                         api_keys=[SecretStr("k-123")], slack_bot_token=SecretStr("xoxb-test"),
                         slack_signing_secret=SecretStr(SIGNING_SECRET), slack_api_url=f"{fake_slack.url}/api/",
                         slack_feedback_path=tmp_path / "votes.jsonl", slack_events_path=tmp_path / "events.db")
-    with serve(create_app(settings, reload_interval=0.0)) as base:
+    with serving(create_app(settings, reload_interval=0.0)) as base:
         url = base + EVENTS_PATH
         # Slack signs its requests instead of sending an API key; a bad signature is refused
         assert post_signed(url, command_body("rotate keys", fake_slack), FORM, secret="wrong").status_code == 401
@@ -109,7 +85,7 @@ def test_a_retry_reaching_another_process_is_still_dropped(
     event = {"type": "app_mention", "user": "U1", "text": "<@UBOT> how do I rotate API keys",
              "ts": "1700000000.000100", "channel": "C1"}
     body = event_body(event, event_id="EvShared")
-    with serve(create_http_app(workers[0])) as first, serve(create_http_app(workers[1])) as second:
+    with serving(create_http_app(workers[0])) as first, serving(create_http_app(workers[1])) as second:
         for attempt, base in enumerate([first, second, second]):
             ts = int(time.time())
             headers = {"content-type": "application/json", "x-slack-request-timestamp": str(ts),
