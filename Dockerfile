@@ -12,7 +12,8 @@
 # HF_HUB_OFFLINE=1. On first start (empty index volume) the container indexes SEMSEARCH_NOTES_DIR
 # (the bundled notes by default), then serves. Rebuild while it runs with
 # `docker exec CONTAINER semsearch index`: the server switches to the new build within a second.
-# The ONNX export of the model is cached in the same volume (SEMSEARCH_MODEL_CACHE).
+# The ONNX export of the model is cached in the same volume (SEMSEARCH_MODEL_CACHE), and so are the
+# Slack bot's event store and feedback file (the only writable place for the non-root user).
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---- build: a virtual environment with semsearch and its dependencies ----
@@ -60,6 +61,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     SEMSEARCH_INDEX_DIR=/app/index \
     SEMSEARCH_MODEL_CACHE=/app/index/.models \
+    SEMSEARCH_SLACK_EVENTS_PATH=/app/index/.slack/events.sqlite3 \
+    SEMSEARCH_SLACK_FEEDBACK_PATH=/app/index/.slack/feedback.jsonl \
     SEMSEARCH_HOST=0.0.0.0 \
     SEMSEARCH_PORT=8000
 COPY --from=build /opt/venv /opt/venv
