@@ -82,8 +82,9 @@ def term_coverage(lexical: LexicalIndex | None, query: str, ids: np.ndarray) -> 
         weight = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         total += weight
         if term is not None:
-            holders = lexical.indices[lexical.indptr[term]:lexical.indptr[term + 1]]
-            found += weight * np.isin(ids, holders)
+            holds = np.zeros(n, dtype=bool)
+            holds[lexical.indices[lexical.indptr[term]:lexical.indptr[term + 1]]] = True
+            found += weight * holds[ids]
     return found / total if total > 0 else np.ones(len(ids), dtype=np.float64)
 
 

@@ -139,7 +139,8 @@ def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
         fused = lex.copy() if lexical_ids else dense.copy()
     elif mode == "rrf":
         in_dense = np.asarray([int(i) in dense_hits for i in cand])
-        in_lex = np.isin(cand, np.asarray(lexical_ids, dtype=np.int64))
+        lexical_set = set(lexical_ids)
+        in_lex = np.asarray([int(i) in lexical_set for i in cand])
         rd, rl = _ranks(dense, in_dense), _ranks(lex, in_lex)
         fused = np.where(rd > 0, 1.0 / (config.rrf_k + rd), 0.0) + np.where(
             rl > 0, 1.0 / (config.rrf_k + rl), 0.0)
@@ -155,7 +156,8 @@ def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
             fused = wc * _minmax(dense) + ws * _minmax(best) + (1 - wc - ws) * lex_part
     top_dense = list(dense_hits)[:REFERENCE_RANK]
     reference = dense_hits[top_dense[-1]] if top_dense else 0.0
-    agree = np.isin(cand, top_dense) & np.isin(cand, lexical_ids[:REFERENCE_RANK])
+    both = set(top_dense) & set(lexical_ids[:REFERENCE_RANK])
+    agree = np.fromiter((int(i) in both for i in cand), dtype=bool, count=len(cand))
     return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
                        reference, agree.astype(np.float64), term_coverage(lexical, query, cand))
 
@@ -178,17 +180,18 @@ def rank_query(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
         norms = normalized_texts(build)
         matches = np.asarray(exact_match_counts([norms[int(i)] for i in cand.ids], terms, normalized=True))
         order = np.lexsort((-cand.fused, -matches))  # most terms matched first, then fused score
-    ranked = [build.chunks[int(cand.ids[i])] for i in order]
+    window = COLLAPSE_WINDOW_PER_HIT * top_k + 10 if config.collapse else top_k
+    ranked = [build.chunks[int(cand.ids[i])] for i in order[:window]]
     if config.collapse:
         # Copies of a passage rank near it, so look for them among the first candidates only (the
         # distinct passages found are the same; only far-down copies go unlisted), unless that
         # window holds fewer than top_k distinct passages.
-        window = COLLAPSE_WINDOW_PER_HIT * top_k + 10
-        groups = collapse(ranked[:window], threshold=config.collapse_threshold, limit=top_k)
-        if len(groups) < top_k < len(ranked) and len(ranked) > window:
+        groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
+        if len(groups) < top_k and len(order) > window:
+            ranked = [build.chunks[int(cand.ids[i])] for i in order]
             groups = collapse(ranked, threshold=config.collapse_threshold, limit=top_k)
     else:
-        groups = [(i, []) for i in range(min(top_k, len(ranked)))]
+        groups = [(i, []) for i in range(len(ranked))]
     probability = cand.probability(calibration)
     hits: list[Hit] = []
     for rank, (head, copies) in enumerate(groups, 1):

@@ -15,7 +15,7 @@ import io
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 SENTENCES_FILE = "sentences.npy"
 SENTENCE_OWNER_FILE = "sentence_owner.npy"
 MIN_WORDS = 3
+FULL_SCAN_RATIO = 3  # score every sentence when the candidates own over a third of them
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -78,6 +79,13 @@ class SentenceIndex:
 
     vectors: np.ndarray  # (sentences, dim) float32
     starts: np.ndarray  # (chunks + 1,) int64
+    _nonempty: np.ndarray = field(init=False, repr=False)  # per chunk: owns a sentence
+    _nonempty_rows: np.ndarray = field(init=False, repr=False)  # the chunk rows that do
+
+    def __post_init__(self) -> None:
+        nonempty = np.diff(self.starts) > 0
+        object.__setattr__(self, "_nonempty", nonempty)
+        object.__setattr__(self, "_nonempty_rows", np.flatnonzero(nonempty))
 
     @classmethod
     def from_arrays(cls, vectors: np.ndarray, owner: np.ndarray, chunks: int) -> SentenceIndex:
@@ -97,10 +105,18 @@ class SentenceIndex:
         if not has.any():
             return out
         counts, lo = counts[has], lo[has]
+        query = np.asarray(query, dtype=np.float32)
+        needed = int(counts.sum())
+        if needed * FULL_SCAN_RATIO >= len(self.vectors):
+            # the candidates own much of the corpus: one pass over every sentence is cheaper than
+            # gathering their rows (einsum, not BLAS: one thread, no waking a BLAS thread pool)
+            every = np.einsum("ij,j->i", self.vectors, query)
+            out[has] = np.maximum.reduceat(every, self.starts[:-1][self._nonempty])[
+                np.searchsorted(self._nonempty_rows, ids[has])]
+            return out
         offsets = np.cumsum(counts) - counts  # where each candidate's sentences start in `rows`
-        rows = np.arange(int(counts.sum())) + np.repeat(lo - offsets, counts)
-        # einsum, not BLAS: one thread, no waking a BLAS thread pool for a matrix this small
-        cosines = np.einsum("ij,j->i", self.vectors[rows], np.asarray(query, dtype=np.float32))
+        rows = np.arange(needed) + np.repeat(lo - offsets, counts)
+        cosines = np.einsum("ij,j->i", self.vectors[rows], query)
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
 

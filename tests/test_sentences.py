@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import semsearch.indexing as indexing
+import semsearch.sentences as sentences
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexCorruptError
 from semsearch.fusion import RetrievalConfig
@@ -54,7 +55,10 @@ def test_split_sentences_by_line_and_sentence_end_keeping_three_words_or_more() 
     assert split_sentences(text) == ["First one is here. second stays joined.", "Third one here!", "Why ask this?"]
 
 
-def test_best_sentence_is_the_max_over_the_candidates_sentences() -> None:
+@pytest.mark.parametrize("full_scan_ratio", [0, 1000], ids=["gathering-rows", "scanning-all"])
+def test_best_sentence_is_the_max_over_the_candidates_sentences(
+        full_scan_ratio: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sentences, "FULL_SCAN_RATIO", full_scan_ratio)
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(7, 4)).astype(np.float16)
     owner = np.asarray([0, 0, 2, 2, 2, 3, 5], dtype=np.int32)
