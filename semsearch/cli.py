@@ -37,7 +37,8 @@ def _setup_logging(verbose: bool) -> None:
 def _embedder(settings: Settings):  # type: ignore[no-untyped-def]
     from .embedders import load_embedder
 
-    return load_embedder(settings.model, backend=settings.backend, device=settings.device)
+    return load_embedder(settings.model, backend=settings.backend, device=settings.device,
+                         precision=settings.precision)
 
 
 def run_build(settings: Settings, notes_dir: Path, *, embedder=None, quiet: bool = False,  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .embedders import Embedder, FloatArray
+from .embedders import Embedder, FloatArray, SupportsBulk
 from .store import LoadedBuild
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,10 @@ class EmbeddingCache:
 
 def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int,
                      progress: Progress | None = None) -> FloatArray:
-    """Embed longest-first in batches (less padding), returning vectors in the input order."""
+    """Embed longest-first in batches (less padding), returning vectors in the input order. An
+    embedder that `SupportsBulk` picks the backend for the whole job first."""
+    if isinstance(embedder, SupportsBulk):
+        embedder = embedder.for_bulk(texts)
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for start in range(0, len(order), batch_size):

@@ -1,8 +1,8 @@
 """Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, exact phrases and identifiers
 first, near-duplicates collapsed, scores calibrated. Called by `Searcher.search_many` only.
 
-Fusion modes: `blend` (the default: a weighted sum of min-max normalized scores over the candidate
-pool), `rrf` (reciprocal rank fusion, sum of 1 / (rrf_k + rank)), `dense` and `lexical` (one
+Fusion modes: `blend` (the default: a weighted sum of scores normalized over the candidate pool,
+z-scores by default, or min-max), `rrf` (reciprocal rank fusion, sum of 1 / (rrf_k + rank)), `dense` and `lexical` (one
 retriever alone). In `blend`, a build with sentence vectors (`sentences.py`) adds a third score,
 each candidate's best sentence cosine. Measured on the notes dev set and SciFact training queries:
 docs/quality.md.
@@ -27,6 +27,7 @@ from .store import LoadedBuild
 logger = logging.getLogger(__name__)
 
 FusionMode = Literal["rrf", "blend", "dense", "lexical"]
+Normalization = Literal["zscore", "minmax"]
 EXACT_SCAN_LIMIT = 20_000  # corpora up to this many chunks are scanned whole for exact matches
 COLLAPSE_WINDOW_PER_HIT = 4  # candidates searched for copies: 4 per passage shown, plus 10
 
@@ -37,6 +38,7 @@ class RetrievalConfig:
 
     fusion: FusionMode = "blend"
     rrf_k: int = 60
+    normalization: Normalization = "zscore"  # how `blend` puts each retriever's scores on one scale
     dense_weight: float = 0.5  # `blend` without sentence vectors: weight of the dense score, 1 - it for BM25
     # `blend` with sentence vectors: weights of the chunk cosine and of the best sentence cosine;
     # BM25 gets 1 - both. sentence_weight 0 turns the sentence stage off (dense_weight applies).
@@ -83,6 +85,13 @@ def _ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 def _minmax(values: np.ndarray) -> np.ndarray:
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    """(value - mean) / standard deviation over the pool: unlike min-max, one outlier (a BM25 score
+    far above the rest) does not squash every other candidate's share of the blend."""
+    spread = float(values.std())
+    return (values - float(values.mean())) / spread if spread > 0 else np.zeros_like(values)
 
 
 def _dense_scores(build: LoadedBuild, vector: np.ndarray, ids: np.ndarray, known: dict[int, float],
@@ -145,15 +154,16 @@ def candidates(build: LoadedBuild, lexical: LexicalIndex | None, query: str, vec
         fused = np.where(rd > 0, 1.0 / (config.rrf_k + rd), 0.0) + np.where(
             rl > 0, 1.0 / (config.rrf_k + rl), 0.0)
     else:
-        lex_part = _minmax(lex) if lexical_ids else 0.0
+        norm = _zscore if config.normalization == "zscore" else _minmax
+        lex_part = norm(lex) if lexical_ids else 0.0
         sentences = sentences_for(build) if config.sentence_weight > 0 else None
         if sentences is None:
             w = config.dense_weight
-            fused = w * _minmax(dense) + (1 - w) * lex_part
+            fused = w * norm(dense) + (1 - w) * lex_part
         else:
             best = sentences.best(cand, vector, dense)
             wc, ws = config.chunk_weight, config.sentence_weight
-            fused = wc * _minmax(dense) + ws * _minmax(best) + (1 - wc - ws) * lex_part
+            fused = wc * norm(dense) + ws * norm(best) + (1 - wc - ws) * lex_part
     top_dense = list(dense_hits)[:REFERENCE_RANK]
     reference = dense_hits[top_dense[-1]] if top_dense else 0.0
     both = set(top_dense) & set(lexical_ids[:REFERENCE_RANK])

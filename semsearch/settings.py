@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto", description="Embedding backend: auto (ONNX once exported, else torch), onnx, onnx-int8.")
     device: str = Field("auto", description="auto (cuda, then mps, then cpu), or a torch device.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="Arithmetic of the torch backend: auto (fp16 on CUDA, bf16 autocast on a CPU "
+        "with native bf16, else fp32), fp32, bf16, fp16.")
     top_k: int = Field(5, ge=1, le=50, description="Passages returned when none is asked for.")
     max_top_k: int = Field(50, ge=1, le=1000, description="The largest top_k a query may ask for.")
     max_query_chars: int = Field(2000, ge=1, description="Longest query accepted, in characters.")
@@ -50,8 +53,11 @@ class Settings(BaseSettings):
     watch_debounce_ms: int = Field(500, ge=10, le=60_000, description="`semsearch index --watch` "
                                    "syncs once the notes folder has been quiet this long.")
     fusion: Literal["rrf", "blend", "dense", "lexical"] = Field(
-        "blend", description="How dense and BM25 results are combined: blend (weighted min-max "
+        "blend", description="How dense and BM25 results are combined: blend (weighted "
         "normalized scores), rrf (reciprocal rank fusion), or one retriever alone.")
+    fusion_normalization: Literal["zscore", "minmax"] = Field(
+        "zscore", description="How `blend` puts each retriever's scores on one scale over the candidates: "
+        "zscore ((score - mean) / standard deviation) or minmax.")
     rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
     dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense score in `blend` when "
                                 "the sentence stage is off (sentence_weight 0, or a build without sentence vectors).")
@@ -125,7 +131,8 @@ class Settings(BaseSettings):
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     """The ranking options of `settings`, for `Searcher.open(..., retrieval=...)`."""
     return RetrievalConfig(
-        fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+        fusion=settings.fusion, normalization=settings.fusion_normalization, rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight,
         chunk_weight=settings.chunk_weight, sentence_weight=settings.sentence_weight,
         pool=settings.fusion_pool, exact_boost=settings.exact_boost, collapse=settings.collapse,
         collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,

@@ -12,11 +12,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from .bulk import BulkSwitchingEmbedder, SupportsBulk
 from .models import MODELS, ModelSpec, resolve_model
+from .sentence_transformer import SentenceTransformerEmbedder, cpu_has_native_bf16
 
 FloatArray = npt.NDArray[np.float32]
 
-__all__ = ["BACKENDS", "MODELS", "Embedder", "FloatArray", "ModelSpec", "load_embedder", "resolve_model"]
+__all__ = ["BACKENDS", "MODELS", "Embedder", "FloatArray", "ModelSpec", "SupportsBulk", "load_embedder",
+           "resolve_model"]
 
 
 @runtime_checkable
@@ -44,12 +47,14 @@ BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
-                  cache_dir: Path | None = None) -> Embedder:
+                  cache_dir: Path | None = None, precision: str = "auto") -> Embedder:
     """Load `model` (a registered name, or `hashing` for the tokenizer-free test embedder).
 
     `backend`: `torch` (sentence-transformers), `onnx` (fp32 ONNX Runtime, the same vectors),
     `onnx-int8` (quantized), or `auto`: ONNX when its exported file is already cached (fast to
-    load), otherwise torch, exporting the ONNX file so that the next load is fast. The ONNX files
+    load), otherwise torch, exporting the ONNX file so that the next load is fast. On a CPU with
+    native bf16, `auto`'s ONNX embedder hands large document jobs to torch in bf16
+    (`bulk.BulkSwitchingEmbedder`). `precision`: the torch backend's (`pick_precision`). The ONNX files
     live in `cache_dir` (default `$SEMSEARCH_MODEL_CACHE` or ~/.cache/semsearch/models)."""
     if model.startswith("hashing"):
         from .hashing import HashingEmbedder
@@ -68,10 +73,13 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
                                 model_name=int8_model_name(spec))
         path = model_file(spec, "fp32", cache_dir)
         if backend == "onnx" or path is not None:
-            return OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device)
-    from .sentence_transformer import SentenceTransformerEmbedder
+            onnx = OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device)
+            if backend == "auto" and onnx.providers[0] == "CPUExecutionProvider" and cpu_has_native_bf16():
+                return BulkSwitchingEmbedder(onnx, lambda: SentenceTransformerEmbedder(
+                    spec, device="cpu", batch_size=16, precision="bf16"))
+            return onnx
 
-    embedder = SentenceTransformerEmbedder(spec, device=device)
+    embedder = SentenceTransformerEmbedder(spec, device=device, precision=precision)
     if backend == "auto":
         embedder.export_onnx(cache_dir)
     return embedder
