@@ -73,6 +73,26 @@ def test_every_fusion_mode_ranks_and_scores_in_0_1(duplicated: Path, tmp_path: P
     assert raw == sorted(raw, reverse=True)  # type: ignore[type-var]
 
 
+@pytest.mark.parametrize("normalization", ["zscore", "minmax"])
+def test_both_blend_normalizations_rank(duplicated: Path, tmp_path: Path, normalization: str) -> None:
+    hits = _searcher(duplicated, tmp_path, normalization=normalization).search("layer normalization", top_k=5)
+    assert hits[0].chunk.source == "other.md"
+    raw = [h.raw_score for h in hits]
+    assert raw == sorted(raw, reverse=True)  # type: ignore[type-var]
+
+
+def test_zscore_centres_and_scales_and_gives_no_spread_no_say() -> None:
+    from semsearch.fusion import _minmax, _zscore
+
+    z = _zscore(np.array([1.0, 2.0, 3.0]))
+    assert np.allclose(z, [-math.sqrt(1.5), 0.0, math.sqrt(1.5)])  # population std of 1, 2, 3 is sqrt(2/3)
+    assert not _zscore(np.array([0.5, 0.5])).any() and not _minmax(np.array([0.5, 0.5])).any()
+    # min-max gives the top of each list 1.0 whatever the gap to the rest; z-scores keep the gap
+    dense, bm25 = np.array([0.5, 0.4, 0.3, 0.2]), np.array([0.0, 0.2, 0.25, 1.0])
+    assert np.allclose(_minmax(dense) + _minmax(bm25), [1.0, 0.8667, 0.5833, 1.0], atol=1e-4)
+    assert np.argmax(_zscore(dense) + _zscore(bm25)) == 0
+
+
 def test_abstains_under_the_threshold(duplicated: Path, tmp_path: Path) -> None:
     strict = _searcher(duplicated, tmp_path, abstain_threshold=0.999)
     weak = strict.search("quantum chromodynamics lattice", top_k=3)
