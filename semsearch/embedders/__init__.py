@@ -76,7 +76,7 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
             onnx = OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device)
             if backend == "auto" and onnx.providers[0] == "CPUExecutionProvider" and cpu_has_native_bf16():
                 return BulkSwitchingEmbedder(onnx, lambda: SentenceTransformerEmbedder(
-                    spec, device="cpu", batch_size=16, precision="bf16"))
+                    spec, device="cpu", batch_size=8, precision="bf16"))
             return onnx
 
     embedder = SentenceTransformerEmbedder(spec, device=device, precision=precision)
