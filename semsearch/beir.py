@@ -130,21 +130,24 @@ def cached_text_vectors(texts: Sequence[str], embedder: Embedder, cache_dir: Pat
 
 
 def build_beir_index(dataset: BeirDataset, embedder: Embedder, cache_dir: Path,
-                     *, chunking: DocChunking = "whole", progress: Progress | None = None) -> Path:
-    """An index directory for the corpus (built once per model, chunking and corpus)."""
+                     *, chunking: DocChunking = "whole", progress: Progress | None = None,
+                     sentences: bool = True) -> Path:
+    """An index directory for the corpus (built once per model, chunking and corpus); without
+    `sentences`, a build without sentence vectors (like `semsearch index` with the stage off)."""
     chunks = corpus_chunks(dataset.corpus, embedder, chunking=chunking)
     # the sentence files are part of the key: cached builds made before them are not reused
-    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [SENTENCES_FILE])
+    key = _key(embedder.model_name, [c.embed_text for c in chunks] + ([SENTENCES_FILE] if sentences else []))
     index_dir = cache_dir / f"index-{key}"
     if (index_dir / CURRENT).is_file():
         return index_dir
     vectors = cached_vectors(chunks, embedder, cache_dir, progress=progress)
-    sentences, owner = sentence_units(chunks)
-    sentence_vectors = cached_text_vectors(sentences, embedder, cache_dir, progress=progress)
+    extra_files = lexical_files(chunks)
+    if sentences:
+        texts, owner = sentence_units(chunks)
+        extra_files |= sentence_files(cached_text_vectors(texts, embedder, cache_dir, progress=progress), owner)
     write_build(index_dir, chunks, vectors, model_name=embedder.model_name,
                 chunking={"beir": chunking, "max_tokens": embedder.max_tokens - 2},
-                file_count=len(dataset.corpus),
-                extra_files={**lexical_files(chunks), **sentence_files(sentence_vectors, owner)})
+                file_count=len(dataset.corpus), extra_files=extra_files)
     return index_dir
 
 
@@ -251,9 +254,9 @@ def evaluate(folder: Path, embedder: Embedder, cache_dir: Path, *, split: str = 
     """nDCG@10 and Recall@100 of the pipeline on a BEIR folder (duplicate collapse is off: every
     document is judged on its own)."""
     dataset = load_dataset(folder, split=split)
-    index_dir = build_beir_index(dataset, embedder, cache_dir / "beir", chunking=chunking,
-                                 progress=progress)
     config = replace(retrieval or RetrievalConfig(), collapse=False)
+    index_dir = build_beir_index(dataset, embedder, cache_dir / "beir", chunking=chunking,
+                                 progress=progress, sentences=config.sentence_weight > 0)
     chunk_depth = 100 if chunking == "whole" else 300
     searcher = Searcher.open(index_dir, embedder, retrieval=config, max_top_k=chunk_depth)
     metrics = score(dataset.qrels, retrieve(dataset, searcher, chunk_depth=chunk_depth), engine=engine)

@@ -71,3 +71,18 @@ def test_calibration_data_pairs_each_query_with_its_answers_removed(tmp_path: Pa
     assert features[0][2] > 0.4 and features[1][2] == 0.0
     assert features[2][2] > 0.4 and features[3][2] == 0.0
     assert all(len(row) == 3 for row in features)
+
+
+def test_the_sentence_stage_off_builds_no_sentence_vectors(tmp_path: Path) -> None:
+    from semsearch.sentences import SENTENCES_FILE
+    from semsearch.store import load_current
+
+    dataset = load_dataset(_beir(tmp_path / "tiny"))
+    with_stage = build_beir_index(dataset, HashingEmbedder(), tmp_path / "cache")  # type: ignore[arg-type]
+    without = build_beir_index(dataset, HashingEmbedder(), tmp_path / "cache", sentences=False)  # type: ignore[arg-type]
+    assert with_stage != without
+    assert SENTENCES_FILE in load_current(with_stage).manifest.files
+    assert SENTENCES_FILE not in load_current(without).manifest.files
+    metrics = evaluate(tmp_path / "tiny", HashingEmbedder(), tmp_path / "cache",  # type: ignore[arg-type]
+                       retrieval=RetrievalConfig(sentence_weight=0.0), engine="python")
+    assert metrics["ndcg@10"] == pytest.approx(1.0)
