@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, *, reload_interval: float = 1.0
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedder = await run_in_threadpool(
-            load_embedder, settings.model, backend=settings.backend, device=settings.device
+            load_embedder, settings.model, backend=settings.backend, device=settings.device,
+            precision=settings.precision,
         )
         await run_in_threadpool(index.start, embedder)
         state = f"serving build {index.current.manifest.build_id}" if index.current else "no index yet"

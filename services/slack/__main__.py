@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 def open_searcher(settings: Settings) -> Searcher:
     """The configured index, built from `notes_dir` first if there is none yet."""
-    embedder = load_embedder(settings.model, backend=settings.backend, device=settings.device)
+    embedder = load_embedder(settings.model, backend=settings.backend, device=settings.device,
+                             precision=settings.precision)
     options = {"max_top_k": settings.max_top_k, "max_query_chars": settings.max_query_chars}
     retrieval = retrieval_config(settings)
     try:
