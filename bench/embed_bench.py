@@ -20,6 +20,7 @@ import faiss
 import numpy as np
 
 from semsearch.embedders import Embedder, SupportsBulk, load_embedder
+from semsearch.embedders.bulk import BULK_BATCH_SIZE
 from semsearch.embedders.models import resolve_model
 from semsearch.embedders.sentence_transformer import SentenceTransformerEmbedder
 from semsearch.indexing import collect_chunks, embed_in_batches
@@ -61,7 +62,7 @@ def make_embedder(backend: str) -> Embedder:
     bulk.BULK_MIN_CHARS handed to torch-bf16 on a CPU with native bf16)."""
     if backend.startswith("torch-"):
         return SentenceTransformerEmbedder(resolve_model(MODEL), device="cpu", precision=backend[6:],
-                                           batch_size=8 if backend == "torch-bf16" else 64)
+                                           batch_size=BULK_BATCH_SIZE if backend == "torch-bf16" else 64)
     return load_embedder(MODEL, backend=backend)
 
 

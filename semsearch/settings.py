@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .fusion import RetrievalConfig
+from .fusion import Normalization, RetrievalConfig
 from .ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "blend", "dense", "lexical"] = Field(
         "blend", description="How dense and BM25 results are combined: blend (weighted "
         "normalized scores), rrf (reciprocal rank fusion), or one retriever alone.")
-    fusion_normalization: Literal["zscore", "minmax"] = Field(
+    fusion_normalization: Normalization = Field(
         "zscore", description="How `blend` puts each retriever's scores on one scale over the candidates: "
         "zscore ((score - mean) / standard deviation) or minmax.")
     rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")

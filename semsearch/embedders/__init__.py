@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from .bulk import BulkSwitchingEmbedder, SupportsBulk
+from .bulk import BULK_BATCH_SIZE, BulkSwitchingEmbedder, SupportsBulk
 from .models import MODELS, ModelSpec, resolve_model
 from .sentence_transformer import SentenceTransformerEmbedder, cpu_has_native_bf16
 
@@ -76,7 +76,7 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
             onnx = OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device)
             if backend == "auto" and onnx.providers[0] == "CPUExecutionProvider" and cpu_has_native_bf16():
                 return BulkSwitchingEmbedder(onnx, lambda: SentenceTransformerEmbedder(
-                    spec, device="cpu", batch_size=8, precision="bf16"))
+                    spec, device="cpu", batch_size=BULK_BATCH_SIZE, precision="bf16"))
             return onnx
 
     embedder = SentenceTransformerEmbedder(spec, device=device, precision=precision)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the package __init__ defines `Embedder` and imports this mo
 logger = logging.getLogger(__name__)
 
 BULK_MIN_CHARS = 500_000
+BULK_BATCH_SIZE = 8  # bf16 texts per forward pass: the fastest of 4 / 8 / 16 / 32 (BENCHMARKS.md)
 
 
 @runtime_checkable
