@@ -3,8 +3,8 @@
 Two chunks are the same passage when most word 4-gram shingles of the smaller one occur in the
 other (containment, not Jaccard: the copies are cut at different places, so one copy often covers
 a passage and a half of the other). Shingles are taken from `embed_text` (links reduced to their
-labels, markup dropped, heading prefix removed), so a markdown list and its rendered plain text
-compare equal.
+labels, markup dropped, heading prefix removed) without list markers (`1.`, `*`, `-`), so a
+numbered markdown list and its rendered plain text compare equal.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .records import Chunk
 
 SHINGLE = 4
 _WORD = re.compile(r"\w+")
+_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+", re.MULTILINE)
 _cache: dict[str, frozenset[int]] = {}
 _cache_lock = threading.Lock()
 _CACHE_LIMIT = 200_000
@@ -33,7 +34,7 @@ def shingles(chunk: Chunk, *, size: int = SHINGLE) -> frozenset[int]:
     prefix = " › ".join(chunk.heading_path)
     if prefix and body.startswith(prefix + "\n"):
         body = body[len(prefix) + 1 :]
-    words = _WORD.findall(body.lower())
+    words = _WORD.findall(_LIST_MARKER.sub("", body).lower())
     if len(words) < size:
         grams = {" ".join(words)} if words else set()
     else:
