@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from .acronyms import ACRONYMS_FILE, acronym_files
 from .calibration import Calibration, fit_logistic
 from .chunking import chunk_note
 from .embedders import Embedder
@@ -135,13 +136,14 @@ def build_beir_index(dataset: BeirDataset, embedder: Embedder, cache_dir: Path,
     """An index directory for the corpus (built once per model, chunking and corpus); without
     `sentences`, a build without sentence vectors (like `semsearch index` with the stage off)."""
     chunks = corpus_chunks(dataset.corpus, embedder, chunking=chunking)
-    # the sentence files are part of the key: cached builds made before them are not reused
-    key = _key(embedder.model_name, [c.embed_text for c in chunks] + ([SENTENCES_FILE] if sentences else []))
+    # the sentence and glossary files are part of the key: cached builds made before them are not reused
+    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [ACRONYMS_FILE]
+               + ([SENTENCES_FILE] if sentences else []))
     index_dir = cache_dir / f"index-{key}"
     if (index_dir / CURRENT).is_file():
         return index_dir
     vectors = cached_vectors(chunks, embedder, cache_dir, progress=progress)
-    extra_files = lexical_files(chunks)
+    extra_files = lexical_files(chunks) | acronym_files(chunks)
     if sentences:
         texts, owner = sentence_units(chunks)
         extra_files |= sentence_files(cached_text_vectors(texts, embedder, cache_dir, progress=progress), owner)

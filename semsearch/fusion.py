@@ -45,6 +45,7 @@ class RetrievalConfig:
     chunk_weight: float = 0.2
     sentence_weight: float = 0.4
     pool: int = 100  # candidates taken from each retriever (more when top_k asks for more)
+    spell_out_acronyms: bool = True  # embed `VAE` as `VAE (variational autoencoder)` (acronyms.py)
     exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage

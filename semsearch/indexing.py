@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .acronyms import acronym_files
 from .chunking import chunk_note
 from .embedders import Embedder
 from .embedding_cache import EmbeddingCache, embed_in_batches, text_key
@@ -181,7 +182,7 @@ def build_index(
             notes_dir=str(notes_dir),
             skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
             version=__version__,
-            extra_files={**lexical_files(chunks), FILES_FILE: record.to_json(),
+            extra_files={**lexical_files(chunks), **acronym_files(chunks), FILES_FILE: record.to_json(),
                          **(sentence_files(sentence_array, owner) if store_sentences else {})},
         )
     seconds = time.perf_counter() - started

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from .acronyms import glossary_for, spell_out
 from .embedders import Embedder
 from .errors import IndexNotFoundError, QueryError
 from .fusion import RetrievalConfig, hybrid_search
@@ -44,7 +45,8 @@ class Searcher:
                  retrieval: RetrievalConfig | None = None) -> None:
         self._build = build
         self.retrieval = retrieval or RetrievalConfig()
-        lexical_for(build)  # load (and verify) the BM25 index now, not on the first query
+        lexical_for(build)  # load (and verify) the BM25 index and the glossary now, not on the first query
+        glossary_for(build)
         if self.retrieval.sentence_weight > 0:
             sentences_for(build)  # and the sentence vectors
         self.embedder = embedder
@@ -84,6 +86,7 @@ class Searcher:
                 build = load_current(self.index_dir, model_name=self.embedder.model_name,
                                      dim=self.embedder.dim)
                 lexical_for(build)
+                glossary_for(build)
                 if self.retrieval.sentence_weight > 0:
                     sentences_for(build)
             except (IndexNotFoundError, Exception) as exc:  # keep serving what we have
@@ -116,5 +119,6 @@ class Searcher:
         texts = [validate_query(q, top_k, max_top_k=self.max_top_k,
                                 max_chars=self.max_query_chars) for q in queries]
         build = self._build  # one build for the whole call, even if a reload happens meanwhile
-        vectors = self.embedder.embed_queries(texts)
+        glossary = glossary_for(build) if self.retrieval.spell_out_acronyms else {}
+        vectors = self.embedder.embed_queries([spell_out(text, glossary) for text in texts])
         return hybrid_search(build, lexical_for(build), texts, vectors, top_k, self.retrieval)

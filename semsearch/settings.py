@@ -67,6 +67,8 @@ class Settings(BaseSettings):
                                    "in `blend` (sentence-level matching); 0: off, and `semsearch index` "
                                    "then skips the sentence vectors.")
     fusion_pool: int = Field(100, ge=1, le=10000, description="Candidates taken from each retriever.")
+    spell_out_acronyms: bool = Field(True, description="Embed an acronym the notes define with its "
+                                     "definition: `VAE` as `VAE (variational autoencoder)`.")
     exact_boost: bool = Field(True, description="Rank passages holding a quoted phrase or an "
                               "identifier of the query (keras.layers.Dropout) first.")
     collapse: bool = Field(True, description="Show a passage held in several files once, "
@@ -134,7 +136,8 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         fusion=settings.fusion, normalization=settings.fusion_normalization, rrf_k=settings.rrf_k,
         dense_weight=settings.dense_weight,
         chunk_weight=settings.chunk_weight, sentence_weight=settings.sentence_weight,
-        pool=settings.fusion_pool, exact_boost=settings.exact_boost, collapse=settings.collapse,
+        pool=settings.fusion_pool, spell_out_acronyms=settings.spell_out_acronyms,
+        exact_boost=settings.exact_boost, collapse=settings.collapse,
         collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,
     )
 

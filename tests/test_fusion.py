@@ -63,6 +63,20 @@ def test_containment_sees_a_copy_inside_a_longer_chunk() -> None:
     assert containment(shingles(short), shingles(chunk("Completely different words here now"))) == 0.0
 
 
+def test_a_numbered_list_and_its_rendering_without_numbers_are_one_passage() -> None:
+    def chunk(text: str) -> Chunk:
+        return Chunk(id=str(hash(text)), source="x", heading_path=(), start_line=1, end_line=1,
+                     text=text, embed_text=text)
+
+    items = ["Unread - Simple explanation", "Pixel art VAE", "Pixel GAN VAE", "Disentangled VAE - improves VAE"]
+    numbered = chunk("Variational AE\n" + "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1)))
+    bulleted = chunk("Variational AE\n" + "\n".join(f"  * {item}" for item in items))
+    rendered = chunk("Variational AE\n" + "\n".join(items))
+    assert containment(shingles(numbered), shingles(rendered)) == 1.0
+    assert containment(shingles(bulleted), shingles(rendered)) == 1.0
+    assert containment(shingles(chunk("2.5 million rows\nmore")), shingles(chunk("million rows more"))) < 1
+
+
 @pytest.mark.parametrize("fusion", ["rrf", "blend", "dense", "lexical"])
 def test_every_fusion_mode_ranks_and_scores_in_0_1(duplicated: Path, tmp_path: Path, fusion: str) -> None:
     hits = _searcher(duplicated, tmp_path, fusion=fusion).search("layer normalization", top_k=5)
