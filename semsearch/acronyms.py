@@ -118,14 +118,15 @@ def mine_glossary(texts: Iterable[str]) -> dict[str, str]:
     found: dict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
         spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        lowered: list[tuple[int, int, str]] | None = None
         for at, (_, _, token) in enumerate(spans):
             key = acronym_key(token)
             if key is None and token.islower():
                 singular = token[:-1] if token.endswith("s") and token[:-1] in lowercase_too else token
                 key = singular if singular in lowercase_too else None
             if key is not None:
-                words = [(start, end, word.lower()) for start, end, word in spans]
-                found[key].update(d for d in _definitions(key, text, words, at) if key not in d.split())
+                lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
+                found[key].update(d for d in _definitions(key, text, lowered, at) if key not in d.split())
     glossary = {key: best for key, forms in found.items() if forms and (best := _best(forms))}
     logger.debug("glossary: %d of %d acronyms defined", len(glossary), len(cased))
     return glossary
