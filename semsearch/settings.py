@@ -33,7 +33,8 @@ class Settings(BaseSettings):
                             description="Folder of notes that `semsearch index` and `ask` read.")
     index_dir: Path = Field(Path("index"), description="Where builds are written and published.")
     model: str = Field("sentence-transformers/all-MiniLM-L6-v2",
-                       description="Embedding model (a registered name or a local model folder).")
+                       description="Embedding model (a registered name, multilingual-e5-small with "
+                       "the e5 extra, or a local model folder).")
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto", description="Embedding backend: auto (ONNX once exported, else torch), onnx, onnx-int8.")
     device: str = Field("auto", description="auto (cuda, then mps, then cpu), or a torch device.")

