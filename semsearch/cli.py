@@ -123,6 +123,9 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings) 
         run_build(settings, settings.notes_dir, embedder=embedder)
         searcher = Searcher.open(settings.index_dir, embedder, retrieval=retrieval, **options)
     hits = searcher.search(question, top_k=top_k or settings.top_k)
+    searched_as = searcher.searched_as(question)
+    if searched_as != question.strip() and not as_json:
+        click.echo(f"(searched as: {searched_as})", err=True)
     if as_json:  # every hit, each with its `confident` flag
         for hit in hits:
             click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))

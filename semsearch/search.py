@@ -99,6 +99,11 @@ class Searcher:
             logger.info("now serving build %s", build.manifest.build_id)
             return True
 
+    def searched_as(self, query: str) -> str:
+        """What `query` is embedded as: trimmed, with each acronym the notes define spelled out."""
+        text = query.replace("\x00", " ").strip()
+        return spell_out(text, glossary_for(self._build)) if self.retrieval.spell_out_acronyms else text
+
     def search(self, query: str, *, top_k: int = 5) -> list[Hit]:
         """The `top_k` passages that best answer `query`, best first."""
         return self.search_many([query], top_k=top_k)[0]

@@ -129,7 +129,8 @@ def answer_query(body: QueryRequest, index: LiveIndex, settings: Settings) -> Qu
         search=round(max(search_seconds - embed_seconds, 0.0) * 1000, 3),
         total=round((time.perf_counter() - started) * 1000, 3),
     )
-    return QueryResponse(query=body.query, results=results, index=index_info(manifest), timings_ms=timings)
+    return QueryResponse(query=body.query, searched_as=searcher.searched_as(body.query), results=results,
+                         index=index_info(manifest), timings_ms=timings)
 
 
 @protected.get("/metrics", tags=["operations"], response_class=Response,

@@ -98,6 +98,8 @@ class Timings(BaseModel):
 
 class QueryResponse(BaseModel):
     query: str = Field(description="The query as searched (trimmed).")
+    searched_as: str = Field(description="What the query was embedded as: the query, with each acronym "
+                             "the notes define spelled out (`VAE (variational autoencoder)`).")
     results: list[ResultItem]
     index: IndexInfo
     timings_ms: Timings

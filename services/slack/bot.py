@@ -91,6 +91,7 @@ class Answerer:
             else:
                 searcher = self.searcher()
             hits = searcher.search(question, top_k=self.top_k)
+            searched_as = searcher.searched_as(question)
         except QueryError as exc:
             message = f":warning: {exc}"
             return message, text_blocks(message)
@@ -100,7 +101,8 @@ class Answerer:
             return message, text_blocks(message)
         logger.info("answered with %d passage(s)", len(hits))
         return answer_text(question, hits), answer_blocks(
-            question, hits, base_url=self.base_url, shareable=shareable, shared_by=shared_by)
+            question, hits, base_url=self.base_url, shareable=shareable, shared_by=shared_by,
+            searched_as=searched_as)
 
 
 def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: WebClient | None = None,

@@ -110,16 +110,21 @@ def parse_button_value(value: str) -> tuple[str, list[str]]:
 
 
 def answer_blocks(question: str, hits: Sequence[Hit], *, base_url: str | None = None,
-                  shareable: bool = True, shared_by: str | None = None) -> list[Block]:
+                  shareable: bool = True, shared_by: str | None = None,
+                  searched_as: str | None = None) -> list[Block]:
     """The Block Kit answer to `question`: the confident passages with 👍/👎 (and, for a
-    private answer, Share in channel) buttons, or the plain "nothing answers this" line."""
+    private answer, Share in channel) buttons, or the plain "nothing answers this" line.
+    `searched_as`: the query as embedded, shown when it differs (an acronym spelled out)."""
     shown = confident_hits(hits)
     if not shown:
         return text_blocks(NOTHING_FOUND)
     terms = query_terms(question)
     asker = f"<@{shared_by}> asked" if shared_by else "You asked"
+    header = f"{asker}: _{escape(question)}_"
+    if searched_as and searched_as != question.strip():
+        header += f" (searched as _{escape(searched_as)}_)"
     blocks: list[Block] = [{"type": "section", "text": {
-        "type": "mrkdwn", "text": truncate(f"{asker}: _{escape(question)}_", SECTION_LIMIT)}}]
+        "type": "mrkdwn", "text": truncate(header, SECTION_LIMIT)}}]
     for hit in shown:
         blocks.extend(hit_blocks(hit, terms, base_url=base_url))
     value = button_value(question, shown)

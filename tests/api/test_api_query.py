@@ -12,15 +12,15 @@ from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.settings import Settings, retrieval_config
 from services.api.routes import source_matches
 
-from .conftest import MakeClient
+from .conftest import MakeClient, publish, write_notes
 
 
 def test_query_returns_ranked_passages_and_the_build(client: TestClient, build_a: str) -> None:
     response = client.post("/query", json={"query": "  inverted dropout  ", "top_k": 3})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"query", "results", "index", "timings_ms"}
-    assert body["query"] == "inverted dropout"
+    assert set(body) == {"query", "searched_as", "results", "index", "timings_ms"}
+    assert body["query"] == body["searched_as"] == "inverted dropout"
     assert body["index"]["build_id"] == build_a
     assert body["index"]["model"] == "hashing"
     assert body["index"]["built_at"].startswith("20")
@@ -97,3 +97,14 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert assets and all(url.startswith("/") and not url.startswith("//") for url in assets), assets
     for url in assets:
         assert client.get(url).status_code == 200, url
+
+
+def test_an_acronym_the_notes_define_is_searched_spelled_out(tmp_path: Path, index_dir: Path,
+                                                             make_client: MakeClient) -> None:
+    notes = write_notes(tmp_path / "gen", {
+        "models.md": "# Models\n\nVariational autoencoder: maps pixels to a gaussian.\n",
+        "links.md": "# Links\n\nA VAE (variational autoencoder) tutorial.\n"})
+    publish(notes, index_dir)
+    body = make_client().post("/query", json={"query": "VAE", "top_k": 2}).json()
+    assert body["query"] == "VAE" and body["searched_as"] == "VAE (variational autoencoder)"
+    assert {r["source"] for r in body["results"]} == {"models.md", "links.md"}

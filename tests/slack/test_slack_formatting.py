@@ -80,3 +80,10 @@ def test_missing_tokens_are_named() -> None:
         check_settings(Settings(slack_bot_token="xoxb-1"))  # type: ignore[arg-type]
     with pytest.raises(SlackConfigError, match="SEMSEARCH_SLACK_APP_TOKEN"):
         check_settings(Settings(slack_bot_token="xoxb-1", slack_mode="socket"))  # type: ignore[arg-type]
+
+
+def test_the_answer_says_how_an_acronym_was_searched() -> None:
+    header = answer_blocks("VAE", [make_hit("x")], searched_as="VAE (variational autoencoder)")[0]["text"]["text"]
+    assert header == "You asked: _VAE_ (searched as _VAE (variational autoencoder)_)"
+    plain = answer_blocks("dropout", [make_hit("x")], searched_as="dropout")[0]["text"]["text"]
+    assert plain == "You asked: _dropout_"

@@ -139,7 +139,8 @@
     }
     const count = sure.length === 1 ? "1 passage" : `${sure.length} passages`;
     const ms = Math.round(body.timings_ms ? body.timings_ms.total : 0);
-    statusLine.textContent = `${count} · ${ms} ms · build ${body.index ? body.index.build_id : "?"}`;
+    const readAs = body.searched_as && body.searched_as !== body.query ? ` · searched as “${body.searched_as}”` : "";
+    statusLine.textContent = `${count} · ${ms} ms · build ${body.index ? body.index.build_id : "?"}${readAs}`;
     shownQuery = body.query;
   }
 
