@@ -9,7 +9,8 @@ run of words just before or after the acronym, across one of `( [ - : =`, whose 
 the acronym's letters in order (a word may take more than one letter: `autoencoder` gives `A` and
 `E`; `of`, `the` and the like may sit in between). The most frequent definition wins; an acronym
 with two different definitions of similar frequency (`GBM`) is left alone. The glossary is stored
-with the build (`acronyms.json`); builds without it expand nothing.
+with the build (`acronyms.json`); builds without it expand nothing. A query may type an acronym in
+lowercase (`vae`) where the notes mostly capitalize it (not `use`, which they mostly do not).
 
 Only the query's *embedding* uses the expansion: added to BM25, a long form's common words
 (`protein`, `cell`) outweighed the acronym itself on SciFact training claims (docs/quality.md).
@@ -21,7 +22,8 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from .build_cache import PerBuild
 from .errors import IndexCorruptError
@@ -31,7 +33,9 @@ from .store import LoadedBuild
 logger = logging.getLogger(__name__)
 
 ACRONYMS_FILE = "acronyms.json"
+GLOSSARY_FORMAT = 2  # 1: definitions only (still read)
 MAX_EXTRA_WORDS = 2  # a definition has at most len(acronym) + this many words
+MIN_LOWERCASE = 3  # shorter acronyms are read only as written in capitals
 RIVAL_SHARE = 0.5  # a second definition this common (relative to the first) makes an acronym ambiguous
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # a word with 2+ capitals that starts with one (VAE, ReLU, GANs), 2-10 characters
@@ -107,65 +111,90 @@ def _best(found: Counter[str]) -> str | None:
     return best
 
 
-def mine_glossary(texts: Iterable[str]) -> dict[str, str]:
-    """Acronym key -> definition, for every acronym `texts` define (see the module docstring)."""
+def _acronym_in(token: str, capitalized: Collection[str]) -> str | None:
+    """The acronym key `token` stands for: an acronym as written (`VAE`, `GANs`), or one written in
+    lowercase (`vae`, `vaes`, as in a URL slug or a typed query) that the notes mostly capitalize."""
+    key = acronym_key(token)
+    if key is None and token.islower():
+        singular = token[:-1] if token.endswith("s") and token[:-1] in capitalized else token
+        key = singular if singular in capitalized else None
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Glossary:
+    """Acronym key -> definition, and the keys the notes mostly capitalize (so `vae` typed in a
+    query is the acronym, while `use` is a word)."""
+
+    definitions: dict[str, str] = field(default_factory=dict)
+    capitalized: frozenset[str] = frozenset()
+
+    def to_json(self) -> bytes:
+        return json.dumps({"format": GLOSSARY_FORMAT, "definitions": self.definitions,
+                           "capitalized": sorted(self.capitalized)},
+                          ensure_ascii=False, sort_keys=True).encode()
+
+
+def mine_glossary(texts: Iterable[str]) -> Glossary:
+    """The glossary of every acronym `texts` define (see the module docstring)."""
     texts = list(texts)
     cased: Counter[str] = Counter(key for text in texts for token in _WORD.findall(text)
                                   if (key := acronym_key(token)))
-    lower: Counter[str] = Counter(word for text in texts for word in _WORD.findall(text) if word in cased)
-    # a lowercase use (a URL slug) counts where the capitalized form is the usual one: not `in`
-    lowercase_too = {key for key in cased if lower[key] + lower[key + "s"] <= cased[key]}
+    lower: Counter[str] = Counter(word for text in texts for word in _WORD.findall(text)
+                                  if word in cased or (word.endswith("s") and word[:-1] in cased))
+    # a lowercase use (a URL slug) counts where the capitalized form is the usual one (not `in`, nor
+    # `ha` with `has`), for acronyms of 3+ letters (not `la`)
+    lowercase_too = {key for key in cased
+                     if len(key) >= MIN_LOWERCASE and lower[key] + lower[key + "s"] <= cased[key]}
     found: dict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
         spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         lowered: list[tuple[int, int, str]] | None = None
         for at, (_, _, token) in enumerate(spans):
-            key = acronym_key(token)
-            if key is None and token.islower():
-                singular = token[:-1] if token.endswith("s") and token[:-1] in lowercase_too else token
-                key = singular if singular in lowercase_too else None
-            if key is not None:
+            if (key := _acronym_in(token, lowercase_too)) is not None:
                 lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
                 found[key].update(d for d in _definitions(key, text, lowered, at) if key not in d.split())
-    glossary = {key: best for key, forms in found.items() if forms and (best := _best(forms))}
-    logger.debug("glossary: %d of %d acronyms defined", len(glossary), len(cased))
-    return glossary
+    definitions = {key: best for key, forms in found.items() if forms and (best := _best(forms))}
+    logger.debug("glossary: %d of %d acronyms defined", len(definitions), len(cased))
+    return Glossary(definitions, frozenset(key for key in definitions if key in lowercase_too))
 
 
 def acronym_files(chunks: Sequence[Chunk]) -> dict[str, bytes]:
     """The extra build file holding the glossary of `chunks` (for `write_build`)."""
-    glossary = mine_glossary(chunk.text for chunk in chunks)
-    return {ACRONYMS_FILE: json.dumps(glossary, ensure_ascii=False, sort_keys=True).encode()}
+    return {ACRONYMS_FILE: mine_glossary(chunk.text for chunk in chunks).to_json()}
 
 
-def read_glossary(build: LoadedBuild) -> dict[str, str]:
+def read_glossary(build: LoadedBuild) -> Glossary:
     """The build's glossary; empty for builds made without one."""
     if ACRONYMS_FILE not in build.manifest.files:
-        return {}
+        return Glossary()
     try:
-        glossary = json.loads(build.read_extra(ACRONYMS_FILE))
-    except ValueError as exc:
-        raise IndexCorruptError(f"The index file {build.path / ACRONYMS_FILE} is unreadable ({exc}).") from None
-    if not isinstance(glossary, dict):
-        raise IndexCorruptError(f"The index file {build.path / ACRONYMS_FILE} is not a glossary.")
-    return {str(k): str(v) for k, v in glossary.items()}
+        data = json.loads(build.read_extra(ACRONYMS_FILE))
+        if "definitions" not in data:  # format 1
+            data = {"definitions": data, "capitalized": []}
+        definitions, capitalized = data["definitions"], data["capitalized"]
+        if not isinstance(definitions, dict) or not isinstance(capitalized, list):
+            raise TypeError("wrong types")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"The index file {build.path / ACRONYMS_FILE} is not a glossary ({exc}).") from None
+    return Glossary({str(k): str(v) for k, v in definitions.items()}, frozenset(map(str, capitalized)))
 
 
 # `read_glossary`, once per build
-glossary_for: PerBuild[dict[str, str]] = PerBuild(read_glossary)
+glossary_for: PerBuild[Glossary] = PerBuild(read_glossary)
 
 
-def spell_out(query: str, glossary: Mapping[str, str]) -> str:
+def spell_out(query: str, glossary: Glossary) -> str:
     """`query` with each acronym the glossary defines followed by its definition in parentheses,
     unless the query already spells it out or defines it itself (`... (GBM)`)."""
-    if not glossary:
+    if not glossary.definitions:
         return query
     lowered = " ".join(word.lower() for word in _WORD.findall(query))
     pieces: list[str] = []
     last = 0
     for match in _WORD.finditer(query):
-        key = acronym_key(match.group())
-        definition = glossary.get(key) if key else None
+        key = _acronym_in(match.group(), glossary.capitalized)
+        definition = glossary.definitions.get(key) if key else None
         before, after = query[:match.start()], query[match.end():]
         if (definition is None or f" {definition} " in f" {lowered} " or before.rstrip().endswith("(")
                 or after.lstrip().startswith("(")):

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from .acronyms import ACRONYMS_FILE, acronym_files
+from .acronyms import ACRONYMS_FILE, GLOSSARY_FORMAT, acronym_files
 from .calibration import Calibration, fit_logistic
 from .chunking import chunk_note
 from .embedders import Embedder
@@ -137,7 +137,7 @@ def build_beir_index(dataset: BeirDataset, embedder: Embedder, cache_dir: Path,
     `sentences`, a build without sentence vectors (like `semsearch index` with the stage off)."""
     chunks = corpus_chunks(dataset.corpus, embedder, chunking=chunking)
     # the sentence and glossary files are part of the key: cached builds made before them are not reused
-    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [ACRONYMS_FILE]
+    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [f"{ACRONYMS_FILE}:{GLOSSARY_FORMAT}"]
                + ([SENTENCES_FILE] if sentences else []))
     index_dir = cache_dir / f"index-{key}"
     if (index_dir / CURRENT).is_file():

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .acronyms import glossary_for, spell_out
+from .acronyms import Glossary, glossary_for, spell_out
 from .embedders import Embedder
 from .errors import IndexNotFoundError, QueryError
 from .fusion import RetrievalConfig, hybrid_search
@@ -124,6 +124,6 @@ class Searcher:
         texts = [validate_query(q, top_k, max_top_k=self.max_top_k,
                                 max_chars=self.max_query_chars) for q in queries]
         build = self._build  # one build for the whole call, even if a reload happens meanwhile
-        glossary = glossary_for(build) if self.retrieval.spell_out_acronyms else {}
+        glossary = glossary_for(build) if self.retrieval.spell_out_acronyms else Glossary()
         vectors = self.embedder.embed_queries([spell_out(text, glossary) for text in texts])
         return hybrid_search(build, lexical_for(build), texts, vectors, top_k, self.retrieval)

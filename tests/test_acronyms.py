@@ -9,7 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch.acronyms import ACRONYMS_FILE, acronym_key, glossary_for, mine_glossary, read_glossary, spell_out, spells
+from semsearch.acronyms import (
+    ACRONYMS_FILE,
+    Glossary,
+    acronym_key,
+    glossary_for,
+    mine_glossary,
+    read_glossary,
+    spell_out,
+    spells,
+)
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.fusion import RetrievalConfig
 from semsearch.indexing import build_index
@@ -47,7 +56,7 @@ def test_definitions_are_found_where_they_stand_by_the_acronym() -> None:
         "[Teaching a VAE to draw](https://example.org/teaching-a-variational-autoencoder-vae-to-draw)",
         "Pixel art VAE and another VAE.",
         "A DNA test: damage and nucleolar DNA are unrelated words here.",
-    ])
+    ]).definitions
     assert glossary == {"dbn": "deep belief networks", "gnn": "graph neural networks",
                         "elu": "exponential linear unit", "vae": "variational autoencoder"}
 
@@ -57,27 +66,38 @@ def test_ambiguous_and_plural_definitions() -> None:
         "Generative adversarial networks (GANs) train two nets.",
         "A generative adversarial network (GAN) again.",
         "glioblastoma multiforme (GBM) and glomerular basement membrane (GBM)",
-    ])
+    ]).definitions
     assert glossary == {"gan": "generative adversarial network"}  # GBM: two meanings, left alone
 
 
 def test_lowercase_words_are_not_acronyms_where_they_are_usually_lowercase() -> None:
     slug = "https://example.org/interpreting-neurons-in-a-network"
-    assert "in" not in mine_glossary(["Indiana (IN) is a state.", slug, "a word in a sentence"])
-    assert mine_glossary(["VAE here, VAE there", "https://example.org/a-variational-autoencoder-vae"]) == {
-        "vae": "variational autoencoder"}  # the capitalized form is the usual one: slugs count
+    texts = ["Intelligent Networks (IN) are a telephony idea.", slug, "a word in a sentence"]
+    # from the capitalized use only (not the slug's "interpreting neurons in"), and a query's `in` is a word
+    assert mine_glossary(texts) == Glossary({"in": "intelligent networks"}, frozenset())
+    glossary = mine_glossary(["VAE here, VAE there", "https://example.org/a-variational-autoencoder-vae"])
+    assert glossary == Glossary({"vae": "variational autoencoder"}, frozenset({"vae"}))  # slugs count
+    texts = ["Length of stay (LOS) rose; LOS fell.", "A loss, another loss, no loss.", "Left atrium (LA), LA."]
+    glossary = mine_glossary(texts)
+    assert glossary.definitions == {"los": "length of stay", "la": "left atrium"}
+    assert glossary.capitalized == frozenset()  # `loss` is a word, not LOSs; `la`: too short to trust
+    assert spell_out("weight loss after surgery", glossary) == "weight loss after surgery"
+    assert spell_out("LOS after surgery", glossary) == "LOS (length of stay) after surgery"
 
 
 def test_spell_out() -> None:
-    glossary = {"vae": "variational autoencoder", "elu": "exponential linear unit", "gbm": "glioblastoma multiforme"}
+    glossary = Glossary({"vae": "variational autoencoder", "elu": "exponential linear unit",
+                         "gbm": "glioblastoma multiforme", "use": "universal sentence encoder"}, frozenset({"vae"}))
     assert spell_out("VAE", glossary) == "VAE (variational autoencoder)"
     assert spell_out("ELU vs ReLU", glossary) == "ELU (exponential linear unit) vs ReLU"
     assert spell_out("VAEs for audio", glossary) == "VAEs (variational autoencoder) for audio"
     assert spell_out("variational autoencoder VAE", glossary) == "variational autoencoder VAE"
     assert spell_out("Glioblastoma multiforme (GBM) grows", glossary) == "Glioblastoma multiforme (GBM) grows"
     assert spell_out("GBM (a tumour)", glossary) == "GBM (a tumour)"  # the query defines it itself
-    assert spell_out("vae", glossary) == "vae"  # typed lowercase: an ordinary word
-    assert spell_out("VAE", {}) == "VAE"
+    assert spell_out("what is a vae", glossary) == "what is a vae (variational autoencoder)"
+    assert spell_out("vaes", glossary) == "vaes (variational autoencoder)"
+    assert spell_out("how to use USE", glossary) == "how to use USE (universal sentence encoder)"
+    assert spell_out("VAE", Glossary()) == "VAE"
 
 
 class RecordingEmbedder(HashingEmbedder):
@@ -108,7 +128,7 @@ def test_the_build_stores_the_glossary_and_the_query_embedding_uses_it(generativ
     build_index(generative_notes, tmp_path / "index", embedder)
     searcher = Searcher.open(tmp_path / "index", embedder, retrieval=RetrievalConfig(fusion="dense"))
     assert ACRONYMS_FILE in searcher.build.manifest.files
-    assert glossary_for(searcher.build) == {"vae": "variational autoencoder"}
+    assert glossary_for(searcher.build).definitions == {"vae": "variational autoencoder"}
     hits = searcher.search("VAE", top_k=2)
     assert embedder.queries == ["VAE (variational autoencoder)"]
     assert {h.chunk.heading_path[-1] for h in hits} == {"Autoencoders", "Reading"}
@@ -125,4 +145,4 @@ def test_a_build_without_a_glossary_expands_nothing(generative_notes: Path, tmp_
     build = Searcher.open(tmp_path / "index", embedder).build
     files = {name: digest for name, digest in build.manifest.files.items() if name != ACRONYMS_FILE}
     older = replace(build, manifest=replace(build.manifest, files=files))
-    assert read_glossary(older) == {}
+    assert read_glossary(older) == Glossary()

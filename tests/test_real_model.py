@@ -46,7 +46,7 @@ def test_inverted_dropout_is_explained_in_the_top_3(real_searcher: Searcher) -> 
 def test_an_acronym_finds_the_passage_that_only_spells_it_out(real_searcher: Searcher) -> None:
     from semsearch.acronyms import glossary_for
 
-    assert glossary_for(real_searcher.build)["vae"] == "variational autoencoder"  # from a URL slug
+    assert glossary_for(real_searcher.build).definitions["vae"] == "variational autoencoder"  # from a URL slug
     hits = real_searcher.search("VAE", top_k=5)
     assert any("variational autoencoder - doesnt rely on distance" in normalize(h.chunk.text) for h in hits)
 
