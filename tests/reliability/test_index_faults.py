@@ -22,7 +22,7 @@ from tests.api.conftest import MakeClient, assert_error, publish
 
 # every file the server reads, each verified against manifest.json before FAISS, json or numpy sees it
 SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "lexical.json", "lexical.npz", "sentences.npy", "sentence_owner.npy",
-                "manifest.json"]
+                "acronyms.json", "manifest.json"]
 DAMAGES = ["truncate", "flip"]
 
 
