@@ -9,8 +9,9 @@ run of words just before or after the acronym, across one of `( [ - : =`, whose 
 the acronym's letters in order (a word may take more than one letter: `autoencoder` gives `A` and
 `E`; `of`, `the` and the like may sit in between). The most frequent definition wins; an acronym
 with two different definitions of similar frequency (`GBM`) is left alone. The glossary is stored
-with the build (`acronyms.json`); builds without it expand nothing. A query may type an acronym in
-lowercase (`vae`) where the notes mostly capitalize it (not `use`, which they mostly do not).
+with the build (`acronyms.json`); builds without it expand nothing. A query may type an acronym of
+3+ letters in lowercase where the notes mostly capitalize it: `vae` counts, `use` and `has` (which
+the notes mostly write as words) do not.
 
 Only the query's *embedding* uses the expansion: added to BM25, a long form's common words
 (`protein`, `cell`) outweighed the acronym itself on SciFact training claims (docs/quality.md).
