@@ -30,7 +30,7 @@ from .embedders import Embedder
 from .errors import SemsearchError
 from .fusion import RetrievalConfig, candidates
 from .indexing import embed_in_batches
-from .lexical import lexical_files, lexical_for
+from .lexical import K1, B, lexical_files, lexical_for
 from .records import Chunk, Note
 from .search import Searcher
 from .sentences import SENTENCES_FILE, sentence_files, sentence_units
@@ -136,8 +136,10 @@ def build_beir_index(dataset: BeirDataset, embedder: Embedder, cache_dir: Path,
     """An index directory for the corpus (built once per model, chunking and corpus); without
     `sentences`, a build without sentence vectors (like `semsearch index` with the stage off)."""
     chunks = corpus_chunks(dataset.corpus, embedder, chunking=chunking)
-    # the sentence and glossary files are part of the key: cached builds made before them are not reused
-    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [f"{ACRONYMS_FILE}:{GLOSSARY_FORMAT}"]
+    # the sentence and glossary files and BM25's parameters are part of the key: cached builds made
+    # before them are not reused
+    key = _key(embedder.model_name, [c.embed_text for c in chunks] + [f"{ACRONYMS_FILE}:{GLOSSARY_FORMAT}",
+                                                                      f"bm25:{K1}:{B}"]
                + ([SENTENCES_FILE] if sentences else []))
     index_dir = cache_dir / f"index-{key}"
     if (index_dir / CURRENT).is_file():

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.indexing import build_index
-from semsearch.lexical import LEXICAL_FILE, LexicalIndex, exact_match_counts, exact_terms, tokenize
+from semsearch.lexical import K1, LEXICAL_FILE, B, LexicalIndex, exact_match_counts, exact_terms, tokenize
 from semsearch.search import Searcher
 from semsearch.store import load_current
 
@@ -29,6 +29,18 @@ def test_bm25_prefers_the_passage_with_the_rare_term() -> None:
     assert scores.argmax() == 0 and scores[2] == 0
     assert 0 < scores.max() <= ceiling
     assert index.scores("zebra")[1] == 0.0  # unknown words: no score, no error
+
+
+def test_a_build_keeps_the_bm25_parameters_it_was_scored_with() -> None:
+    import json
+
+    tokens = tokenize(["dropout regularizes networks", "networks train slowly"])
+    earlier = LexicalIndex.from_tokens(tokens, k1=1.5, b=0.75)
+    assert json.loads(earlier.to_files()[LEXICAL_FILE])["k1"] == 1.5
+    current = LexicalIndex.from_tokens(tokens)
+    assert (current.k1, current.b) == (K1, B) == (0.9, 0.4)
+    # the ceiling (the most a passage could score) follows each index's own k1
+    assert earlier.scores("dropout")[1] / current.scores("dropout")[1] == pytest.approx((1.5 + 1) / (0.9 + 1))
 
 
 _WORDS = st.sampled_from(["dropout", "Dropout", "networks", "network", "training", "the", "of", "and", "x1",
@@ -48,7 +60,7 @@ def test_query_scores_equal_bm25s_own_scores(corpus: list[str], query: str) -> N
     if not any(tokens):
         assert not ours.any()
         return
-    reference = bm25s.BM25(k1=1.5, b=0.75)
+    reference = bm25s.BM25(k1=K1, b=B)
     reference.index(tokens, show_progress=False)
     ids = [reference.vocab_dict[t] for t in tokenize([query])[0] if t in reference.vocab_dict]
     expected = reference.get_scores_from_ids(ids) if ids else np.zeros(len(corpus))
