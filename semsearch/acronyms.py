@@ -139,10 +139,14 @@ class Glossary:
 def mine_glossary(texts: Iterable[str]) -> Glossary:
     """The glossary of every acronym `texts` define (see the module docstring)."""
     texts = list(texts)
-    cased: Counter[str] = Counter(key for text in texts for token in _WORD.findall(text)
-                                  if (key := acronym_key(token)))
-    lower: Counter[str] = Counter(word for text in texts for word in _WORD.findall(text)
-                                  if word in cased or (word.endswith("s") and word[:-1] in cased))
+    cased: Counter[str] = Counter()
+    lower: Counter[str] = Counter()  # every all-lowercase word, for comparing with `cased`
+    for text in texts:
+        for token in _WORD.findall(text):
+            if (key := acronym_key(token)) is not None:
+                cased[key] += 1
+            elif token.islower():
+                lower[token] += 1
     # a lowercase use (a URL slug) counts where the capitalized form is the usual one (not `in`, nor
     # `ha` with `has`), for acronyms of 3+ letters (not `la`)
     lowercase_too = {key for key in cased

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .acronyms import Glossary, glossary_for, spell_out
+from .acronyms import glossary_for, spell_out
 from .embedders import Embedder
 from .errors import IndexNotFoundError, QueryError
 from .fusion import RetrievalConfig, hybrid_search
@@ -22,12 +22,17 @@ MAX_TOP_K = 50
 MAX_QUERY_CHARS = 2000
 
 
+def trimmed(query: str) -> str:
+    """The query as searched: NUL characters blanked, surrounding whitespace removed."""
+    return query.replace("\x00", " ").strip()
+
+
 def validate_query(query: str, top_k: int, *, max_top_k: int = MAX_TOP_K,
                    max_chars: int = MAX_QUERY_CHARS) -> str:
     """The trimmed query, or QueryError with a sentence saying what is wrong."""
     if not isinstance(query, str):
         raise QueryError("The query must be text.")
-    text = query.replace("\x00", " ").strip()
+    text = trimmed(query)
     if not text:
         raise QueryError("The query is empty; ask a question, e.g. `what is inverted dropout`.")
     if len(text) > max_chars:
@@ -45,10 +50,7 @@ class Searcher:
                  retrieval: RetrievalConfig | None = None) -> None:
         self._build = build
         self.retrieval = retrieval or RetrievalConfig()
-        lexical_for(build)  # load (and verify) the BM25 index and the glossary now, not on the first query
-        glossary_for(build)
-        if self.retrieval.sentence_weight > 0:
-            sentences_for(build)  # and the sentence vectors
+        self._load_parts(build)
         self.embedder = embedder
         self.index_dir = index_dir
         self.max_top_k = max_top_k
@@ -61,6 +63,18 @@ class Searcher:
         """Load the published build at `index_dir`, checking it matches `embedder`."""
         build = load_current(index_dir, model_name=embedder.model_name, dim=embedder.dim)
         return cls(build, embedder, index_dir=index_dir, retrieval=retrieval, **options)
+
+    def _load_parts(self, build: LoadedBuild) -> None:
+        """Load (and verify) the build's BM25 index, glossary and sentence vectors now, not on the
+        first query."""
+        lexical_for(build)
+        glossary_for(build)
+        if self.retrieval.sentence_weight > 0:
+            sentences_for(build)
+
+    def _embedded_text(self, text: str, build: LoadedBuild) -> str:
+        """A trimmed query as it is embedded: each acronym the build's notes define spelled out."""
+        return spell_out(text, glossary_for(build)) if self.retrieval.spell_out_acronyms else text
 
     @property
     def manifest(self) -> Manifest:
@@ -85,10 +99,7 @@ class Searcher:
             try:
                 build = load_current(self.index_dir, model_name=self.embedder.model_name,
                                      dim=self.embedder.dim)
-                lexical_for(build)
-                glossary_for(build)
-                if self.retrieval.sentence_weight > 0:
-                    sentences_for(build)
+                self._load_parts(build)
             except (IndexNotFoundError, Exception) as exc:  # keep serving what we have
                 if name != getattr(self, "_refused_build", None):  # say it once per bad build
                     logger.error("new build %s not loaded, still serving %s: %s",
@@ -101,8 +112,7 @@ class Searcher:
 
     def searched_as(self, query: str) -> str:
         """What `query` is embedded as: trimmed, with each acronym the notes define spelled out."""
-        text = query.replace("\x00", " ").strip()
-        return spell_out(text, glossary_for(self._build)) if self.retrieval.spell_out_acronyms else text
+        return self._embedded_text(trimmed(query), self._build)
 
     def search(self, query: str, *, top_k: int = 5) -> list[Hit]:
         """The `top_k` passages that best answer `query`, best first."""
@@ -124,6 +134,5 @@ class Searcher:
         texts = [validate_query(q, top_k, max_top_k=self.max_top_k,
                                 max_chars=self.max_query_chars) for q in queries]
         build = self._build  # one build for the whole call, even if a reload happens meanwhile
-        glossary = glossary_for(build) if self.retrieval.spell_out_acronyms else Glossary()
-        vectors = self.embedder.embed_queries([spell_out(text, glossary) for text in texts])
+        vectors = self.embedder.embed_queries([self._embedded_text(text, build) for text in texts])
         return hybrid_search(build, lexical_for(build), texts, vectors, top_k, self.retrieval)
