@@ -43,6 +43,20 @@ def notes_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def acronym_notes(tmp_path: Path) -> Path:
+    """A note that explains VAE without naming it, one that defines the acronym, and a third."""
+    root = tmp_path / "acronyms"
+    root.mkdir()
+    (root / "models.md").write_text(
+        "# Models\n\n## Autoencoders\n\n"
+        "Variational autoencoder: maps pixels to a gaussian, blurry but similar images.\n")
+    (root / "links.md").write_text(
+        "# Reading\n\nA list of links about adversarial training and a VAE (variational autoencoder) tutorial.\n")
+    (root / "garden.md").write_text("# Garden\n\nWater tomatoes early in the morning.\n")
+    return root
+
+
+@pytest.fixture
 def tiny_notes(tmp_path: Path) -> Path:
     """Three small notes with distinct topics."""
     root = tmp_path / "tiny"

@@ -111,21 +111,9 @@ class RecordingEmbedder(HashingEmbedder):
         return self.embed_documents(texts)
 
 
-@pytest.fixture
-def generative_notes(tmp_path: Path) -> Path:
-    root = tmp_path / "gen"
-    root.mkdir()
-    (root / "models.md").write_text(
-        "# Models\n\n## Autoencoders\n\n"
-        "Variational autoencoder: maps pixels to a gaussian, blurry but similar images.\n\n"
-        "## Reading\n\nA list of links about adversarial training and a VAE (variational autoencoder) tutorial.\n")
-    (root / "garden.md").write_text("# Garden\n\nWater tomatoes early in the morning.\n")
-    return root
-
-
-def test_the_build_stores_the_glossary_and_the_query_embedding_uses_it(generative_notes: Path, tmp_path: Path) -> None:
+def test_the_build_stores_the_glossary_and_the_query_embedding_uses_it(acronym_notes: Path, tmp_path: Path) -> None:
     embedder = RecordingEmbedder()
-    build_index(generative_notes, tmp_path / "index", embedder)
+    build_index(acronym_notes, tmp_path / "index", embedder)
     searcher = Searcher.open(tmp_path / "index", embedder, retrieval=RetrievalConfig(fusion="dense"))
     assert ACRONYMS_FILE in searcher.build.manifest.files
     assert glossary_for(searcher.build).definitions == {"vae": "variational autoencoder"}
@@ -139,9 +127,9 @@ def test_the_build_stores_the_glossary_and_the_query_embedding_uses_it(generativ
     assert embedder.queries[-1] == "VAE"
 
 
-def test_a_build_without_a_glossary_expands_nothing(generative_notes: Path, tmp_path: Path) -> None:
+def test_a_build_without_a_glossary_expands_nothing(acronym_notes: Path, tmp_path: Path) -> None:
     embedder = RecordingEmbedder()
-    build_index(generative_notes, tmp_path / "index", embedder)
+    build_index(acronym_notes, tmp_path / "index", embedder)
     build = Searcher.open(tmp_path / "index", embedder).build
     files = {name: digest for name, digest in build.manifest.files.items() if name != ACRONYMS_FILE}
     older = replace(build, manifest=replace(build.manifest, files=files))

@@ -106,12 +106,8 @@ def test_eval_agrees_with_the_reference_scorer(notes_dir: Path, tmp_path: Path) 
     assert ours == pytest.approx([round(t, 3) for t in theirs], abs=1e-3)
 
 
-def test_ask_says_how_it_read_an_acronym(tmp_path: Path) -> None:
-    notes = tmp_path / "gen"
-    notes.mkdir()
-    (notes / "models.md").write_text("# Models\n\nVariational autoencoder: maps pixels to a gaussian.\n")
-    (notes / "links.md").write_text("# Links\n\nA VAE (variational autoencoder) tutorial.\n")
-    CliRunner().invoke(main, ["index", str(notes)])
+def test_ask_says_how_it_read_an_acronym(acronym_notes: Path) -> None:
+    CliRunner().invoke(main, ["index", str(acronym_notes)])
     result = CliRunner().invoke(ask, ["VAE", "-k", "2"])
     assert result.exit_code == 0, result.output
     assert result.stderr.strip() == "(searched as: VAE (variational autoencoder))"

@@ -12,7 +12,7 @@ from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.settings import Settings, retrieval_config
 from services.api.routes import source_matches
 
-from .conftest import MakeClient, publish, write_notes
+from .conftest import MakeClient, publish
 
 
 def test_query_returns_ranked_passages_and_the_build(client: TestClient, build_a: str) -> None:
@@ -99,12 +99,9 @@ def test_openapi_and_docs(client: TestClient) -> None:
         assert client.get(url).status_code == 200, url
 
 
-def test_an_acronym_the_notes_define_is_searched_spelled_out(tmp_path: Path, index_dir: Path,
+def test_an_acronym_the_notes_define_is_searched_spelled_out(acronym_notes: Path, index_dir: Path,
                                                              make_client: MakeClient) -> None:
-    notes = write_notes(tmp_path / "gen", {
-        "models.md": "# Models\n\nVariational autoencoder: maps pixels to a gaussian.\n",
-        "links.md": "# Links\n\nA VAE (variational autoencoder) tutorial.\n"})
-    publish(notes, index_dir)
+    publish(acronym_notes, index_dir)
     body = make_client().post("/query", json={"query": "VAE", "top_k": 2}).json()
     assert body["query"] == "VAE" and body["searched_as"] == "VAE (variational autoencoder)"
     assert {r["source"] for r in body["results"]} == {"models.md", "links.md"}
