@@ -1,5 +1,5 @@
 """FAISS index choice at scale: build time, memory, p50/p99 search latency and recall@10 of the
-index `semsearch.ann` picks vs exact IndexFlatIP, on clustered 384-d vectors.
+index `semsearch.index.vectors` picks vs exact IndexFlatIP, on clustered 384-d vectors.
 
     python bench/ann_bench.py --sizes 10000 100000 [--queries 200]
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from semsearch import ann
+from semsearch.index import vectors as ann
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -23,8 +23,8 @@ from semsearch.embedders import Embedder, SupportsBulk, load_embedder
 from semsearch.embedders.bulk import BULK_BATCH_SIZE
 from semsearch.embedders.models import resolve_model
 from semsearch.embedders.sentence_transformer import SentenceTransformerEmbedder
-from semsearch.indexing import collect_chunks, embed_in_batches
-from semsearch.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
+from semsearch.indexing.build import collect_chunks, embed_in_batches
+from semsearch.reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
 from semsearch.settings import bundled_notes_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -94,7 +94,7 @@ def search_latency(index_dir: Path, n: int = 200) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from semsearch import Searcher
-    from semsearch.store import load_current
+    from semsearch.index.format import load_current
 
     searcher = Searcher.open(index_dir, load_embedder(MODEL, backend="auto"))
     texts = eval_queries()

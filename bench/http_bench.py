@@ -132,7 +132,7 @@ def main() -> None:
                      f"{'p99 ms':>10}{'req/s':>10}\n")
     rows: list[dict[str, object]] = []
     port = free_port()
-    serve = [sys.executable, "-c", "from semsearch.cli import main; main()", "serve", "--port", str(port)]
+    serve = [sys.executable, "-c", "from services.main import main; main()", "serve", "--port", str(port)]
     with server(serve, port, env) as base:
         rows += measure("semsearch", base, args, texts)
     if not args.no_baseline:

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from semsearch.beir import build_beir_index, doc_run, load_dataset, score
-from semsearch.collapse import collapse
+from semsearch.evaluation.beir import build_beir_index, doc_run, load_dataset, score
+from semsearch.ranking.collapse import collapse
 from semsearch.embedders import load_embedder
-from semsearch.evaluation import load_queries, score_by_kind
-from semsearch.fusion import RetrievalConfig, _minmax, candidates
-from semsearch.lexical import lexical_for
+from semsearch.evaluation.queries import load_queries, score_by_kind
+from semsearch.ranking.fusion import RetrievalConfig, _minmax, candidates
+from semsearch.index.lexical import lexical_for
 from semsearch.search import Searcher
-from semsearch.store import LoadedBuild
+from semsearch.index.format import LoadedBuild
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 WEIGHTS = [(0.5, 0.0, 0.5), (0.25, 0.5, 0.25), (0.25, 0.25, 0.5), (0.0, 0.5, 0.5), (0.35, 0.35, 0.3),

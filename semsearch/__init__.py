@@ -16,36 +16,43 @@ from .errors import (  # noqa: E402
     QueryError,
     SemsearchError,
 )
+from .index import Index, load_index  # noqa: E402
+from .live import LiveIndex  # noqa: E402
 from .records import Chunk, Hit, Note, SkippedFile  # noqa: E402
-from .search import Searcher  # noqa: E402
+from .search import QueryLimits, Searcher, SearchResult  # noqa: E402
 
 if TYPE_CHECKING:
-    from .indexing import BuildReport, build_index
+    from .indexing.build import BuildReport, build_index
 
 
 def __getattr__(name: str) -> Any:
     """`build_index` and `BuildReport` load on first use: the indexing chain is kept off `ask`."""
     if name in ("BuildReport", "build_index"):
-        from . import indexing
+        from .indexing import build
 
-        return getattr(indexing, name)
+        return getattr(build, name)
     raise AttributeError(f"module 'semsearch' has no attribute {name!r}")
 
 __all__ = [
     "BuildReport",
     "Chunk",
     "Hit",
+    "Index",
     "IndexBuildError",
     "IndexCorruptError",
     "IndexLockedError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "LiveIndex",
     "ModelLoadError",
     "Note",
     "QueryError",
+    "QueryLimits",
+    "SearchResult",
     "Searcher",
     "SemsearchError",
     "SkippedFile",
     "__version__",
     "build_index",
+    "load_index",
 ]

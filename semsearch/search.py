@@ -1,138 +1,166 @@
-"""The one search core every edge calls: `Searcher.search(query, top_k=...)`."""
+"""The one search core every edge calls: `Searcher.search(query, top_k=...)` -> `SearchResult`.
+
+A `Searcher` is immutable: one loaded `Index`, the embedder that queries it, how to rank and the
+query limits. A new build means a new `Searcher` (`live.LiveIndex` hands out the current one), so
+a search always runs on one build from start to end, and its result names that build.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import logging
-import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .acronyms import glossary_for, spell_out
+import numpy as np
+
 from .embedders import Embedder
-from .errors import IndexNotFoundError, QueryError
-from .fusion import RetrievalConfig, hybrid_search
-from .lexical import lexical_for
+from .errors import QueryError
+from .index.format import Manifest
+from .index.glossary import spell_out
+from .index.loader import Index, load_current
+from .ranking.calibration import Calibration, calibration_for
+from .ranking.fusion import IdArray, RetrievalConfig, rank_query
 from .records import Hit
-from .sentences import sentences_for
-from .store import CURRENT, LoadedBuild, Manifest, load_current
 
 logger = logging.getLogger(__name__)
 
-MAX_TOP_K = 50
-MAX_QUERY_CHARS = 2000
+GLOB_CHARS = frozenset("*?[")
 
 
-def trimmed(query: str) -> str:
-    """The query as searched: NUL characters blanked, surrounding whitespace removed."""
-    return query.replace("\x00", " ").strip()
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """What a query may ask for (`SEMSEARCH_MAX_TOP_K`, `SEMSEARCH_MAX_QUERY_CHARS`)."""
+
+    max_top_k: int = 50
+    max_query_chars: int = 2000
 
 
-def validate_query(query: str, top_k: int, *, max_top_k: int = MAX_TOP_K,
-                   max_chars: int = MAX_QUERY_CHARS) -> str:
-    """The trimmed query, or QueryError with a sentence saying what is wrong."""
+def validate_query(query: object, top_k: object, limits: QueryLimits) -> str:
+    """The query as searched (surrounding whitespace trimmed), or QueryError saying what is wrong."""
     if not isinstance(query, str):
         raise QueryError("The query must be text.")
-    text = trimmed(query)
+    if "\x00" in query:
+        raise QueryError("The query contains a NUL character; send plain text.")
+    text = query.strip()
     if not text:
         raise QueryError("The query is empty; ask a question, e.g. `what is inverted dropout`.")
-    if len(text) > max_chars:
-        raise QueryError(f"The query is {len(text)} characters long; the limit is {max_chars}.")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= max_top_k:
-        raise QueryError(f"top_k must be a whole number from 1 to {max_top_k}, got {top_k!r}.")
+    if len(text) > limits.max_query_chars:
+        raise QueryError(f"The query is {len(text)} characters long; the limit is {limits.max_query_chars}.")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= limits.max_top_k:
+        raise QueryError(f"top_k must be a whole number from 1 to {limits.max_top_k}, got {top_k!r}.")
     return text
 
 
-class Searcher:
-    """A loaded index plus the embedder that queries it. Thread-safe; reloads on a new build."""
+def source_matches(source: str, pattern: str) -> bool:
+    """A glob (when `pattern` has `*`, `?` or `[`; `*` also crosses `/`) or else a path prefix."""
+    if GLOB_CHARS.intersection(pattern):
+        return fnmatch.fnmatchcase(source, pattern)
+    return source.startswith(pattern)
 
-    def __init__(self, build: LoadedBuild, embedder: Embedder, *, index_dir: Path | None = None,
-                 max_top_k: int = MAX_TOP_K, max_query_chars: int = MAX_QUERY_CHARS,
-                 retrieval: RetrievalConfig | None = None) -> None:
-        self._build = build
-        self.retrieval = retrieval or RetrievalConfig()
-        self._load_parts(build)
-        self.embedder = embedder
-        self.index_dir = index_dir
-        self.max_top_k = max_top_k
-        self.max_query_chars = max_query_chars
-        self._reload_lock = threading.Lock()
+
+@dataclass(frozen=True, slots=True)
+class StageTimings:
+    """Milliseconds spent on each stage of one query."""
+
+    embed: float = 0.0
+    dense: float = 0.0
+    lexical: float = 0.0
+    rank: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.embed + self.dense + self.lexical + self.rank
+
+    def to_dict(self) -> dict[str, float]:
+        return {"embed": round(self.embed, 3), "dense": round(self.dense, 3), "lexical": round(self.lexical, 3),
+                "rank": round(self.rank, 3), "search": round(self.total, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One answered query: the hits (best first), the query as searched and as embedded, the build
+    that answered, per-stage timings, and whether the core abstained: nothing in the notes answers
+    the query confidently (no hits, or the best one is under the abstention threshold). Every edge
+    shows `abstained` as it is and never decides it again."""
+
+    query: str
+    searched_as: str
+    hits: list[Hit]
+    build: Manifest
+    timings: StageTimings
+    abstained: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape `ask --json` (one line per query) and the other edges build on."""
+        return {"query": self.query, "searched_as": self.searched_as, "abstained": self.abstained,
+                "results": [hit.to_dict() for hit in self.hits],
+                "index": {"build_id": self.build.build_id, "built_at": self.build.created_at,
+                          "model": self.build.model_name},
+                "timings_ms": self.timings.to_dict()}
+
+
+@dataclass(frozen=True)
+class Searcher:
+    """An immutable searcher over one build. Thread-safe (nothing in it changes)."""
+
+    index: Index
+    embedder: Embedder
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    limits: QueryLimits = field(default_factory=QueryLimits)
+    calibration: Calibration = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calibration", calibration_for(self.index.manifest.model_name))
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder, *, retrieval: RetrievalConfig | None = None,
-             **options: int) -> Searcher:
-        """Load the published build at `index_dir`, checking it matches `embedder`."""
-        build = load_current(index_dir, model_name=embedder.model_name, dim=embedder.dim)
-        return cls(build, embedder, index_dir=index_dir, retrieval=retrieval, **options)
-
-    def _load_parts(self, build: LoadedBuild) -> None:
-        """Load (and verify) the build's BM25 index, glossary and sentence vectors now, not on the
-        first query."""
-        lexical_for(build)
-        glossary_for(build)
-        if self.retrieval.sentence_weight > 0:
-            sentences_for(build)
-
-    def _embedded_text(self, text: str, build: LoadedBuild) -> str:
-        """A trimmed query as it is embedded: each acronym the build's notes define spelled out."""
-        return spell_out(text, glossary_for(build)) if self.retrieval.spell_out_acronyms else text
+             limits: QueryLimits | None = None) -> Searcher:
+        """The published build at `index_dir`, checked against `embedder`'s model."""
+        retrieval = retrieval or RetrievalConfig()
+        index = load_current(index_dir, model_name=embedder.model_name, dim=embedder.dim,
+                             sentences=retrieval.uses_sentences)
+        return cls(index, embedder, retrieval, limits or QueryLimits())
 
     @property
     def manifest(self) -> Manifest:
-        return self._build.manifest
+        return self.index.manifest
 
-    @property
-    def build(self) -> LoadedBuild:
-        return self._build
+    def searched_as(self, text: str) -> str:
+        """What a trimmed query is embedded as: each acronym the build's notes define spelled out."""
+        return spell_out(text, self.index.glossary) if self.retrieval.spell_out_acronyms else text
 
-    def reload_if_changed(self) -> bool:
-        """Switch to a newly published build, if any. In-flight searches keep the build they began
-        with; a broken new build is logged and the current one keeps serving."""
-        if self.index_dir is None:
-            return False
-        with self._reload_lock:
-            try:
-                name = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
-            except OSError:
-                return False
-            if name == self._build.manifest.build_id:
-                return False
-            try:
-                build = load_current(self.index_dir, model_name=self.embedder.model_name,
-                                     dim=self.embedder.dim)
-                self._load_parts(build)
-            except (IndexNotFoundError, Exception) as exc:  # keep serving what we have
-                if name != getattr(self, "_refused_build", None):  # say it once per bad build
-                    logger.error("new build %s not loaded, still serving %s: %s",
-                                 name, self._build.manifest.build_id, exc)
-                    self._refused_build = name
-                return False
-            self._build = build
-            logger.info("now serving build %s", build.manifest.build_id)
-            return True
+    def allowed_rows(self, source: str | None) -> IdArray | None:
+        """The chunk rows whose source matches `source` (a glob or a path prefix); None: no filter."""
+        if source is None:
+            return None
+        rows = [r for s, r in self.index.rows_by_source.items() if source_matches(s, source)]
+        return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
 
-    def searched_as(self, query: str) -> str:
-        """What `query` is embedded as: trimmed, with each acronym the notes define spelled out."""
-        return self._embedded_text(trimmed(query), self._build)
+    def search(self, query: str, *, top_k: int = 5, source: str | None = None) -> SearchResult:
+        """The `top_k` passages that best answer `query`, best first (only from notes whose path
+        matches `source` when it is given: a glob such as `ml/*.md`, or a path prefix)."""
+        return self.search_many([query], top_k=top_k, source=source)[0]
 
-    def search(self, query: str, *, top_k: int = 5) -> list[Hit]:
-        """The `top_k` passages that best answer `query`, best first."""
-        return self.search_many([query], top_k=top_k)[0]
-
-    def search_with_manifest(self, query: str, *, top_k: int = 5) -> tuple[list[Hit], Manifest]:
-        """`search`, plus the manifest of the build that answered. Builds are swapped by assigning a
-        new object, so an unchanged `_build` after the call means the call used it; a reload that
-        lands mid-call makes the search run again (under the reload lock if reloads keep coming)."""
-        for _ in range(3):
-            build = self._build
-            hits = self.search(query, top_k=top_k)
-            if self._build is build:
-                return hits, build.manifest
-        with self._reload_lock:
-            return self.search(query, top_k=top_k), self._build.manifest
-
-    def search_many(self, queries: Sequence[str], *, top_k: int = 5) -> list[list[Hit]]:
-        texts = [validate_query(q, top_k, max_top_k=self.max_top_k,
-                                max_chars=self.max_query_chars) for q in queries]
-        build = self._build  # one build for the whole call, even if a reload happens meanwhile
-        vectors = self.embedder.embed_queries([self._embedded_text(text, build) for text in texts])
-        return hybrid_search(build, lexical_for(build), texts, vectors, top_k, self.retrieval)
+    def search_many(self, queries: Sequence[str], *, top_k: int = 5, source: str | None = None) -> list[SearchResult]:
+        """`search` for several queries, embedded in one batch."""
+        texts = [validate_query(q, top_k, self.limits) for q in queries]
+        if source is not None and (not isinstance(source, str) or not source):
+            raise QueryError("The source filter must be a non-empty glob or path prefix.")
+        allowed = self.allowed_rows(source)
+        embedded = [self.searched_as(text) for text in texts]
+        started = time.perf_counter()
+        vectors = self.embedder.embed_queries(embedded)
+        embed_ms = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
+        results: list[SearchResult] = []
+        for text, searched_as, vector in zip(texts, embedded, vectors, strict=True):
+            spent: dict[str, float] = {}
+            hits = rank_query(self.index, text, np.asarray(vector, dtype=np.float32), top_k, self.retrieval,
+                              self.calibration, allowed=allowed, timings=spent)
+            timings = StageTimings(embed_ms, *(spent.get(stage, 0.0) * 1000 for stage in ("dense", "lexical", "rank")))
+            results.append(SearchResult(text, searched_as, hits, self.index.manifest, timings,
+                                        abstained=not hits or not hits[0].confident))
+        return results

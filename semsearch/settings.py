@@ -1,4 +1,5 @@
-"""Settings from the environment (`SEMSEARCH_*`) or a `.env` file. Read only by the edges."""
+"""Settings from the environment (`SEMSEARCH_*`) or a `.env` file. Read by the edges and by
+`wiring`, never by the rest of the core, whose functions take explicit values."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .fusion import Normalization, RetrievalConfig
-from .ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
+from .ranking.fusion import Normalization
+from .reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -129,18 +130,6 @@ class Settings(BaseSettings):
         if self.chunk_weight + self.sentence_weight > 1:
             raise ValueError("SEMSEARCH_CHUNK_WEIGHT + SEMSEARCH_SENTENCE_WEIGHT must be at most 1")
         return self
-
-
-def retrieval_config(settings: Settings) -> RetrievalConfig:
-    """The ranking options of `settings`, for `Searcher.open(..., retrieval=...)`."""
-    return RetrievalConfig(
-        fusion=settings.fusion, normalization=settings.fusion_normalization, rrf_k=settings.rrf_k,
-        dense_weight=settings.dense_weight,
-        chunk_weight=settings.chunk_weight, sentence_weight=settings.sentence_weight,
-        pool=settings.fusion_pool, spell_out_acronyms=settings.spell_out_acronyms,
-        exact_boost=settings.exact_boost, collapse=settings.collapse,
-        collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,
-    )
 
 
 @lru_cache

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.settings import bundled_notes_dir, get_settings
 
 REPO = Path(__file__).resolve().parent.parent

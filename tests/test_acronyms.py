@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch.acronyms import (
+from semsearch.index.glossary import (
     ACRONYMS_FILE,
     Glossary,
     acronym_key,
@@ -20,8 +20,8 @@ from semsearch.acronyms import (
     spells,
 )
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.fusion import RetrievalConfig
-from semsearch.indexing import build_index
+from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
 
 

@@ -8,9 +8,9 @@ import faiss
 import numpy as np
 import pytest
 
-from semsearch import ann
+from semsearch.index import vectors as ann
 from semsearch.records import Chunk
-from semsearch.store import load_current, write_build
+from semsearch.index.format import load_current, write_build
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:

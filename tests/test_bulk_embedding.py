@@ -12,8 +12,8 @@ import pytest
 from semsearch.embedders.bulk import BulkSwitchingEmbedder, SupportsBulk
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.embedders.sentence_transformer import cpu_has_native_bf16, pick_precision
-from semsearch.embedding_cache import embed_in_batches
-from semsearch.indexing import build_index
+from semsearch.indexing.reuse import embed_in_batches
+from semsearch.indexing.build import build_index
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -83,8 +83,8 @@ def test_precision_choice() -> None:
 def test_bf16_vectors_match_fp32_on_the_notes() -> None:
     from semsearch.embedders.models import resolve_model
     from semsearch.embedders.sentence_transformer import SentenceTransformerEmbedder
-    from semsearch.indexing import collect_chunks
-    from semsearch.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
+    from semsearch.indexing.build import collect_chunks
+    from semsearch.reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
     from semsearch.settings import bundled_notes_dir
 
     spec = resolve_model("all-MiniLM-L6-v2")

@@ -5,8 +5,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semsearch.chunking import approximate_tokens, chunk_note, embedding_form, split_sections
-from semsearch.documents import parse_note
+from semsearch.reading.chunking import approximate_tokens, chunk_note, embedding_form, split_sections
+from semsearch.reading.documents import parse_note
 from semsearch.records import Chunk, Note
 from semsearch.settings import bundled_notes_dir
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from semsearch.cli import ask, main
+from services.cli import ask, main
 
 from .conftest import SHARED
 

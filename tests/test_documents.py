@@ -4,7 +4,7 @@ import codecs
 
 import pytest
 
-from semsearch.documents import UnreadableNoteError, decode_bytes, parse_note, repair_text, sniff_format
+from semsearch.reading.documents import UnreadableNoteError, decode_bytes, parse_note, repair_text, sniff_format
 from semsearch.settings import bundled_notes_dir
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from semsearch.evaluation import EvalQuery, normalize, score_by_kind, score_run
+from semsearch.evaluation.queries import EvalQuery, normalize, score_by_kind, score_run
 
 
 def test_normalize_matches_the_rules() -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch.calibration import Calibration, fit_logistic, term_coverage
-from semsearch.collapse import containment, shingles
+from semsearch.ranking.calibration import Calibration, fit_logistic, term_coverage
+from semsearch.ranking.collapse import containment, shingles
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.fusion import RetrievalConfig
-from semsearch.indexing import build_index
-from semsearch.lexical import LexicalIndex, tokenize
+from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.indexing.build import build_index
+from semsearch.index.lexical import LexicalIndex, tokenize
 from semsearch.records import Chunk
 from semsearch.search import Searcher
 
@@ -96,7 +96,7 @@ def test_both_blend_normalizations_rank(duplicated: Path, tmp_path: Path, normal
 
 
 def test_zscore_centres_and_scales_and_gives_no_spread_no_say() -> None:
-    from semsearch.fusion import _minmax, _zscore
+    from semsearch.ranking.fusion import _minmax, _zscore
 
     z = _zscore(np.array([1.0, 2.0, 3.0]))
     assert np.allclose(z, [-math.sqrt(1.5), 0.0, math.sqrt(1.5)])  # population std of 1, 2, 3 is sqrt(2/3)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from semsearch.ingest import read_notes
+from semsearch.reading.files import read_notes
 from semsearch.records import Note, SkippedFile
 
 

@@ -10,8 +10,8 @@ import semsearch
 
 def test_core_does_not_import_web_slack_ray_or_torch() -> None:
     code = (
-        "import sys, semsearch, semsearch.search, semsearch.indexing, semsearch.cli, semsearch.evaluation, "
-        "semsearch.distributed, semsearch.watch, semsearch.status, semsearch.sentences\n"
+        "import sys, semsearch, semsearch.search, semsearch.indexing, services.cli, semsearch.evaluation, "
+        "semsearch.indexing.ray, semsearch.indexing.watch, semsearch.index.status, semsearch.index.sentences\n"
         "bad = [m for m in ('fastapi', 'uvicorn', 'slack_bolt', 'torch', 'sentence_transformers', 'ray') "
         "if m in sys.modules]\n"
         "print(','.join(bad))"

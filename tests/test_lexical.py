@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
-from semsearch.lexical import K1, LEXICAL_FILE, B, LexicalIndex, exact_match_counts, exact_terms, tokenize
+from semsearch.indexing.build import build_index
+from semsearch.index.lexical import K1, LEXICAL_FILE, B, LexicalIndex, exact_match_counts, exact_terms, tokenize
 from semsearch.search import Searcher
-from semsearch.store import load_current
+from semsearch.index.format import load_current
 
 
 def test_tokenize_stems_and_drops_stop_words() -> None:

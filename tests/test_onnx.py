@@ -16,7 +16,7 @@ from semsearch.embedders import load_embedder
 from semsearch.embedders.export import FILES, STAMP, _source_stamp, model_cache_dir, model_file
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.embedders.models import ModelSpec
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 
@@ -48,7 +48,7 @@ def test_ask_path_does_not_import_torch(tmp_path: Path, notes_dir: Path) -> None
     build_index(notes_dir, index_dir, HashingEmbedder())
     code = (
         "import sys\n"
-        "from semsearch.cli import answer\n"
+        "from services.cli import answer\n"
         "from semsearch.settings import get_settings\n"
         "answer('what is inverted dropout', 3, True, get_settings())\n"
         f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
@@ -64,8 +64,8 @@ def test_ask_path_does_not_import_torch(tmp_path: Path, notes_dir: Path) -> None
 def test_onnx_matches_torch_on_every_chunk_of_the_notes(tmp_path: Path) -> None:
     from semsearch.embedders.onnx import OnnxEmbedder
     from semsearch.embedders.sentence_transformer import SentenceTransformerEmbedder
-    from semsearch.indexing import collect_chunks
-    from semsearch.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
+    from semsearch.indexing.build import collect_chunks
+    from semsearch.reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
     from semsearch.settings import bundled_notes_dir
 
     torch_embedder = load_embedder("all-MiniLM-L6-v2", backend="auto", cache_dir=tmp_path)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from semsearch.embedders import load_embedder
-from semsearch.evaluation import hits_to_results, load_queries, normalize, score_run
-from semsearch.indexing import build_index
+from semsearch.evaluation.queries import hits_to_results, load_queries, normalize, score_run
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
 
 from .conftest import SHARED
@@ -44,7 +44,7 @@ def test_inverted_dropout_is_explained_in_the_top_3(real_searcher: Searcher) -> 
 
 
 def test_an_acronym_finds_the_passage_that_only_spells_it_out(real_searcher: Searcher) -> None:
-    from semsearch.acronyms import glossary_for
+    from semsearch.index.glossary import glossary_for
 
     assert glossary_for(real_searcher.build).definitions["vae"] == "variational autoencoder"  # from a URL slug
     hits = real_searcher.search("VAE", top_k=5)

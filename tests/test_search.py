@@ -7,8 +7,8 @@ import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import QueryError
-from semsearch.fusion import RetrievalConfig
-from semsearch.indexing import build_index
+from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import semsearch.indexing as indexing
-import semsearch.sentences as sentences
+import semsearch.indexing.build as indexing
+import semsearch.index.sentences as sentences
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexCorruptError
-from semsearch.fusion import RetrievalConfig
-from semsearch.indexing import build_index
+from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
-from semsearch.sentences import SENTENCES_FILE, SentenceIndex, read_sentences, split_sentences
-from semsearch.store import current_build_dir, load_current
+from semsearch.index.sentences import SENTENCES_FILE, SentenceIndex, read_sentences, split_sentences
+from semsearch.index.format import current_build_dir, load_current
 
 QUERY = "quarterly invoice reconciliation runs every friday afternoon"
 FILLER = ["Tomatoes need water early in the morning.", "The garden shed holds the spare hoses.",
@@ -131,7 +131,8 @@ def test_weights_over_1_are_refused() -> None:
 def test_settings_refuse_weights_over_1(monkeypatch: pytest.MonkeyPatch) -> None:
     from pydantic import ValidationError
 
-    from semsearch.settings import Settings, retrieval_config
+    from semsearch.settings import Settings
+    from semsearch.wiring import retrieval_config
 
     assert (retrieval_config(Settings()).chunk_weight, retrieval_config(Settings()).sentence_weight) == (0.2, 0.4)
     monkeypatch.setenv("SEMSEARCH_CHUNK_WEIGHT", "0.7")
@@ -158,7 +159,7 @@ def test_semsearch_index_skips_sentence_vectors_when_the_stage_is_off(
         notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from semsearch.cli import main
+    from services.cli import main
     from semsearch.settings import get_settings
 
     monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from semsearch.cli import main
+from services.cli import main
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index, collect_chunks
-from semsearch.status import FILES_FILE, BuildFiles, FileStatus, index_status
-from semsearch.store import current_build_dir, write_build
+from semsearch.indexing.build import build_index, collect_chunks
+from semsearch.index.status import FILES_FILE, BuildFiles, FileStatus, index_status
+from semsearch.index.format import current_build_dir, write_build
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch import store
+from semsearch.index import format as store
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import (
     IndexBuildError,
@@ -14,7 +14,7 @@ from semsearch.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
-from semsearch.indexing import build_index, index_lock
+from semsearch.indexing.build import build_index, index_lock
 from semsearch.records import Chunk
 
 

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import semsearch.chunking as chunking
-from semsearch.cli import main
+import semsearch.reading.chunking as chunking
+from services.cli import main
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError, IndexLockedError
-from semsearch.indexing import BuildReport, build_index, index_lock
+from semsearch.indexing.build import BuildReport, build_index, index_lock
 from semsearch.search import Searcher
-from semsearch.sentences import read_sentences
-from semsearch.status import index_status
-from semsearch.store import load_build, load_current
+from semsearch.index.sentences import read_sentences
+from semsearch.index.status import index_status
+from semsearch.index.format import load_build, load_current
 
 NOTES = {
     "ops/keys.md": "# Operations\n\n## Keys\n\nRotate API keys every 90 days with the vault CLI.\n\n"

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
-from semsearch.store import BUILDS, MANIFEST_FILE, load_current
+from semsearch.index.format import BUILDS, MANIFEST_FILE, load_current
 
 # Builds `notes` into `index`, touching `marker` and then hanging at the chosen phase.
 SCRIPT = """
 import pathlib, sys, time
-import semsearch.store as store
+import semsearch.index.format as store
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 
 notes, index_dir, marker, phase = sys.argv[1:5]
 

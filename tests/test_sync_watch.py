@@ -16,10 +16,10 @@ from watchfiles import Change
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexNotFoundError
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.search import Searcher
-from semsearch.status import index_status
-from semsearch.watch import notes_filter, watch_notes
+from semsearch.index.status import index_status
+from semsearch.indexing.watch import notes_filter, watch_notes
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from semsearch.live import LiveIndex
+
 from .auth import require_admin, require_api_key
 from .guard import GuardedRoute
-from .live_index import LiveIndex
+from .routes import get_index, index_info
 from .schemas import ErrorResponse, IndexInfo
 
 logger = logging.getLogger(__name__)
@@ -39,19 +41,13 @@ class ReloadResponse(BaseModel):
     index: IndexInfo
 
 
-def _index(request: Request) -> LiveIndex:
-    index: LiveIndex = request.app.state.index
-    return index
-
-
 @admin.post("/reload")
-async def reload(index: Annotated[LiveIndex, Depends(_index)]) -> ReloadResponse:
+async def reload(index: Annotated[LiveIndex, Depends(get_index)]) -> ReloadResponse:
     """Check now for a newly published build (instead of at the next query) and serve it."""
-    before = index.current.manifest.build_id if index.current else None
+    before = index.current.index.build_id if index.current else None
     await run_in_threadpool(index.refresh, force=True)
     manifest = index.searcher().manifest  # 503 when there is still no index
     reloaded = manifest.build_id != before
     if reloaded:
         logger.info("admin reload: now serving build %s", manifest.build_id)
-    info = IndexInfo(build_id=manifest.build_id, built_at=manifest.created_at, model=manifest.model_name)
-    return ReloadResponse(reloaded=reloaded, index=info)
+    return ReloadResponse(reloaded=reloaded, index=index_info(manifest))

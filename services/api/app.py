@@ -1,29 +1,31 @@
-"""`create_app`: the FastAPI app for one process, with the embedder loaded in its lifespan."""
+"""`create_app`: the FastAPI app of the HTTP API and search page for one process. The live index
+(embedder and build) opens in its lifespan, through `semsearch.wiring`, not at import."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from semsearch import __version__
-from semsearch.embedders import load_embedder
-from semsearch.settings import Settings, get_settings, retrieval_config
+from semsearch.live import LiveIndex
+from semsearch.settings import Settings, get_settings
+from semsearch.wiring import open_live_index, query_limits
 
 from .admin import admin
 from .auth import check_bind, load_api_keys
 from .errors import install_error_handlers
 from .limits import BodySizeLimit
-from .live_index import LiveIndex
 from .observability import Metrics, RequestObserver
 from .page import page
 from .ratelimit import RateLimiter
 from .routes import protected, public
-from .slack_mount import mount_slack, slack_configured
+from .schemas import limit_schema
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,12 @@ DESCRIPTION = """Semantic search over your notes: ranked passages with file, hea
 
 Send an API key as `Authorization: Bearer KEY` or `X-API-Key: KEY` (never in the URL) when the
 server has keys configured. Every error is `{"error": {"code": "...", "message": "..."}}`."""
+
+
+def served_index(app: FastAPI) -> LiveIndex | None:
+    """The live index `app` serves, once its lifespan has opened it."""
+    index: LiveIndex | None = getattr(app.state, "index", None)
+    return index
 
 
 def create_app(settings: Settings | None = None, *, reload_interval: float = 1.0) -> FastAPI:
@@ -41,39 +49,45 @@ def create_app(settings: Settings | None = None, *, reload_interval: float = 1.0
     settings = settings or get_settings()
     keys = load_api_keys(settings)
     check_bind(settings.host, keys)
-    index = LiveIndex(settings.index_dir, max_top_k=settings.max_top_k,
-                      max_query_chars=settings.max_query_chars, retrieval=retrieval_config(settings),
-                      reload_interval=reload_interval)
-    metrics = Metrics(index)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        embedder = await run_in_threadpool(
-            load_embedder, settings.model, backend=settings.backend, device=settings.device,
-            precision=settings.precision,
-        )
-        await run_in_threadpool(index.start, embedder)
-        state = f"serving build {index.current.manifest.build_id}" if index.current else "no index yet"
-        logger.info("semsearch API started (model %s, %s)", embedder.model_name, state)
+        index = await run_in_threadpool(open_live_index, settings, reload_interval=reload_interval)
+        app.state.index = index
+        state = f"serving build {index.current.index.build_id}" if index.current else "no index yet"
+        logger.info("semsearch API started (model %s, %s)", index.embedder.model_name, state)
         try:
             yield
         finally:
             index.close()
+            app.state.index = None
             logger.info("semsearch API stopped")
 
     app = FastAPIOffline(title="semsearch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    metrics = Metrics(lambda: served_index(app))
     app.state.settings = settings
     app.state.api_keys = keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
-    app.state.index = index
+    app.state.index = None
     app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(public)
     app.include_router(protected)
     app.include_router(admin)
     app.include_router(page)
-    if slack_configured(settings):
-        mount_slack(app, settings, index)
+    app.openapi = _limited_openapi(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, metrics=metrics)  # outermost: sees 413s too
     return app
+
+
+def _limited_openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
+    """`app.openapi` with the server's query limits in the schema."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = limit_schema(default(), query_limits(settings))
+        return app.openapi_schema
+
+    return openapi

@@ -42,6 +42,10 @@ CODES: dict[int, str] = {
     504: "timeout",
 }
 NO_INDEX_MESSAGE = "No index is loaded; run `semsearch index`."
+MISMATCH_MESSAGE = ("The published index was built with another embedding model or index format than this "
+                    "server uses; rebuild it with `semsearch index` or set SEMSEARCH_MODEL to that model.")
+CORRUPT_MESSAGE = ("The published index failed its checksums and no earlier build is usable; "
+                   "run `semsearch index` to rebuild it.")
 INTERNAL_MESSAGE = "Internal server error; the server log has the details."
 MAX_MESSAGE_CHARS = 500
 
@@ -117,8 +121,11 @@ async def semsearch_error_handler(request: Request, exc: Exception) -> Response:
     if status == 422:
         return error_response(422, str(exc))
     if status == 503:
-        logger.error("no index to serve: %s", exc)
-        return error_response(503, NO_INDEX_MESSAGE)
+        if not isinstance(exc, IndexNotFoundError):  # the detail (with paths) goes to the log only
+            logger.error("no index to serve: %s", exc)
+        message = (MISMATCH_MESSAGE if isinstance(exc, IndexMismatchError)
+                   else CORRUPT_MESSAGE if isinstance(exc, IndexCorruptError) else NO_INDEX_MESSAGE)
+        return error_response(503, message)
     logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
     return error_response(500, INTERNAL_MESSAGE)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .live_index import LiveIndex
+from semsearch.live import LiveIndex
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +26,12 @@ UNMATCHED = "<unmatched>"
 class IndexCollector(Collector):
     """Reads the served build at scrape time, so the numbers can never go stale."""
 
-    def __init__(self, index: LiveIndex) -> None:
+    def __init__(self, index: Callable[[], LiveIndex | None]) -> None:
         self.index = index
 
     def collect(self) -> Iterator[Metric]:
-        searcher = self.index.current
+        live = self.index()
+        searcher = live.current if live else None
         loaded = GaugeMetricFamily("semsearch_index_loaded", "1 when an index is loaded and served.")
         loaded.add_metric([], 1.0 if searcher else 0.0)
         yield loaded
@@ -38,7 +39,7 @@ class IndexCollector(Collector):
         chunks.add_metric([], float(searcher.manifest.chunk_count) if searcher else 0.0)
         yield chunks
         reloads = CounterMetricFamily("semsearch_index_reloads", "Builds switched to since start.")
-        reloads.add_metric([], float(self.index.reloads))
+        reloads.add_metric([], float(live.reloads if live else 0))
         yield reloads
         if searcher is not None:
             m = searcher.manifest
@@ -50,7 +51,7 @@ class IndexCollector(Collector):
 class Metrics:
     """The app's own registry (never the global one, so several apps can live in one process)."""
 
-    def __init__(self, index: LiveIndex) -> None:
+    def __init__(self, index: Callable[[], LiveIndex | None]) -> None:
         self.registry = CollectorRegistry()
         labels = ["method", "route", "status"]
         self.requests = Counter("semsearch_http_requests", "HTTP requests by route and status.",

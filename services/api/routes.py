@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import fnmatch
 import time
-from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from semsearch.errors import IndexNotFoundError
+from semsearch.index.format import Manifest
+from semsearch.index.status import status_of
 from semsearch.links import note_url
-from semsearch.records import Hit
+from semsearch.live import LiveIndex
 from semsearch.settings import Settings
-from semsearch.status import status_of
-from semsearch.store import Manifest
 
 from .auth import require_api_key
-from .errors import ApiError
+from .errors import NO_INDEX_MESSAGE, ApiError
 from .guard import GuardedRoute
 from .limits import within_budget
-from .live_index import LiveIndex
 from .observability import Metrics
 from .schemas import (
     ErrorResponse,
@@ -33,9 +31,6 @@ from .schemas import (
     StatusResponse,
     Timings,
 )
-
-GLOB_CHARS = frozenset("*?[")
-
 
 def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
@@ -55,7 +50,10 @@ QUERY_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def get_index(request: Request) -> LiveIndex:
-    index: LiveIndex = request.app.state.index
+    """The live index the app's lifespan opened (503 before it has)."""
+    index: LiveIndex | None = getattr(request.app.state, "index", None)
+    if index is None:
+        raise IndexNotFoundError(NO_INDEX_MESSAGE)
     return index
 
 
@@ -83,19 +81,6 @@ public = APIRouter(tags=["health"])
 protected = APIRouter(dependencies=[Depends(require_api_key)], responses=AUTH_ERRORS, route_class=GuardedRoute)
 
 
-def source_matches(source: str, pattern: str) -> bool:
-    """A glob (when `pattern` has `*`, `?` or `[`) or else a plain prefix of the source path."""
-    if GLOB_CHARS.intersection(pattern):
-        return fnmatch.fnmatchcase(source, pattern)
-    return source.startswith(pattern)
-
-
-def keep_sources(hits: list[Hit], pattern: str, top_k: int) -> list[Hit]:
-    """The first `top_k` hits whose source matches, ranked again from 1."""
-    kept = [hit for hit in hits if source_matches(hit.chunk.source, pattern)][:top_k]
-    return [replace(hit, rank=rank) for rank, hit in enumerate(kept, 1)]
-
-
 def index_info(manifest: Manifest) -> IndexInfo:
     return IndexInfo(build_id=manifest.build_id, built_at=manifest.created_at, model=manifest.model_name)
 
@@ -104,33 +89,23 @@ def index_info(manifest: Manifest) -> IndexInfo:
 async def query(body: QueryRequest, index: IndexDep, settings: SettingsDep) -> QueryResponse:
     """The passages of your notes that best answer `query`, best first, and the build that answered.
 
-    With `filters.source`, the search looks at up to `SEMSEARCH_MAX_TOP_K` passages and keeps the
-    first `top_k` that match, so a narrow filter may return fewer."""
+    With `filters.source`, only passages of notes whose path matches are searched, so up to
+    `top_k` of them come back whenever that many exist. `abstained` is true when nothing in the
+    notes answers the query confidently (every result is then under the abstention threshold)."""
     return await within_budget(settings.query_timeout, partial(answer_query, body, index, settings))
 
 
 def answer_query(body: QueryRequest, index: LiveIndex, settings: Settings) -> QueryResponse:
     """`POST /query`'s work; runs in the threadpool (the event loop stays free) within its budget."""
     started = time.perf_counter()
-    searcher = index.searcher()
-    top_k = body.top_k or settings.top_k
-    pattern = body.filters.source if body.filters else None
-    fetch = max(top_k, searcher.max_top_k) if pattern else top_k
-    searching = time.perf_counter()
-    hits, manifest = searcher.search_with_manifest(body.query, top_k=fetch)
-    search_seconds = time.perf_counter() - searching
-    embed_seconds = index.embedder.take_seconds() if index.embedder else 0.0
-    if pattern:
-        hits = keep_sources(hits, pattern, top_k)
+    result = index.searcher().search(body.query, top_k=body.top_k or settings.top_k,
+                                     source=body.filters.source if body.filters else None)
     base_url = settings.notes_base_url
-    results = [ResultItem.model_validate({**hit.to_dict(), "url": note_url(base_url, hit)}) for hit in hits]
-    timings = Timings(
-        embed=round(embed_seconds * 1000, 3),
-        search=round(max(search_seconds - embed_seconds, 0.0) * 1000, 3),
-        total=round((time.perf_counter() - started) * 1000, 3),
-    )
-    return QueryResponse(query=body.query, searched_as=searcher.searched_as(body.query), results=results,
-                         index=index_info(manifest), timings_ms=timings)
+    results = [ResultItem.model_validate({**hit.to_dict(), "url": note_url(base_url, hit)}) for hit in result.hits]
+    timings = Timings.model_validate({**result.timings.to_dict(),
+                                      "total": round((time.perf_counter() - started) * 1000, 3)})
+    return QueryResponse(query=result.query, searched_as=result.searched_as, abstained=result.abstained,
+                         results=results, index=index_info(result.build), timings_ms=timings)
 
 
 @protected.get("/metrics", tags=["operations"], response_class=Response,
@@ -145,7 +120,7 @@ def metrics(registry: MetricsDep) -> Response:
 def status(index: IndexDep) -> StatusResponse:
     """The served build (id, time, model, counts) and what became of each notes file: indexed,
     unchanged, skipped with the reason, or failed with the error."""
-    info = status_of(index.searcher().build)
+    info = status_of(index.searcher().index)
     return StatusResponse.model_validate({
         **info.to_dict(), "index": {"build_id": info.build_id, "built_at": info.built_at, "model": info.model},
         "as_of": f"index as of {info.built_at}",

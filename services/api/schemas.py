@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, field_validator
 
-MAX_QUERY_CHARS = 2000
-MAX_TOP_K = 50
+from semsearch.search import QueryLimits
 
 
 class QueryFilters(BaseModel):
@@ -37,15 +36,17 @@ class QueryRequest(BaseModel):
     )
 
     query: StrictStr = Field(
-        description=f"The question: 1 to {MAX_QUERY_CHARS} characters once surrounding whitespace is "
-        "trimmed; no NUL characters.",
+        description="The question: 1 to `SEMSEARCH_MAX_QUERY_CHARS` characters once surrounding "
+        "whitespace is trimmed; no NUL characters.",
         # what the validator below enforces, said in the schema (for clients and schema-driven fuzzing):
-        # some character that is not whitespace (JSON Schema's or Python's), and no NUL anywhere
-        json_schema_extra={"minLength": 1, "maxLength": MAX_QUERY_CHARS,
+        # some character that is not whitespace (JSON Schema's or Python's), and no NUL anywhere. The
+        # server's length limit is added to the schema by `limit_schema`.
+        json_schema_extra={"minLength": 1,
                            "pattern": "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085][^\\u0000]*$"},
     )
-    top_k: Annotated[int, Field(strict=True, ge=1, le=MAX_TOP_K), BeforeValidator(_whole)] | None = Field(
-        None, description="Passages to return (default: the server's `SEMSEARCH_TOP_K`, 5)."
+    top_k: Annotated[int, Field(strict=True, ge=1), BeforeValidator(_whole)] | None = Field(
+        None, description="Passages to return, at most `SEMSEARCH_MAX_TOP_K` (default: the server's "
+        "`SEMSEARCH_TOP_K`, 5)."
     )
     filters: QueryFilters | None = None
 
@@ -57,9 +58,19 @@ class QueryRequest(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("must not be empty or only whitespace")
-        if len(value) > MAX_QUERY_CHARS:
-            raise ValueError(f"must be at most {MAX_QUERY_CHARS} characters (got {len(value)})")
         return value
+
+
+def limit_schema(openapi: dict[str, Any], limits: QueryLimits) -> dict[str, Any]:
+    """The OpenAPI document with the server's query limits (`Settings`) on `QueryRequest`, which the
+    core enforces (a QueryError, answered 422)."""
+    properties = openapi.get("components", {}).get("schemas", {}).get("QueryRequest", {}).get("properties", {})
+    if "query" in properties:
+        properties["query"]["maxLength"] = limits.max_query_chars
+    for option in properties.get("top_k", {}).get("anyOf", []):
+        if option.get("type") == "integer":
+            option["maximum"] = limits.max_top_k
+    return openapi
 
 
 class ResultItem(BaseModel):
@@ -89,17 +100,22 @@ class IndexInfo(BaseModel):
 
 
 class Timings(BaseModel):
-    """Milliseconds spent embedding the query, searching, and in the whole request handler."""
+    """Milliseconds spent on each stage of the search, and in the whole request handler."""
 
-    embed: float
-    search: float
-    total: float
+    embed: float = Field(description="Embedding the query.")
+    dense: float = Field(description="Searching the vector store.")
+    lexical: float = Field(description="Scoring BM25.")
+    rank: float = Field(description="Fusing, collapsing duplicates and calibrating.")
+    search: float = Field(description="The four stages together.")
+    total: float = Field(description="The whole request handler.")
 
 
 class QueryResponse(BaseModel):
     query: str = Field(description="The query as searched (trimmed).")
     searched_as: str = Field(description="What the query was embedded as: the query, with each acronym "
                              "the notes define spelled out (`VAE (variational autoencoder)`).")
+    abstained: bool = Field(description="True when nothing in the notes answers the query confidently: "
+                            "no results, or the best one's score is under the abstention threshold.")
     results: list[ResultItem]
     index: IndexInfo
     timings_ms: Timings

@@ -7,7 +7,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("The Slack bot needs slack-bolt: pip install 'semsearch[slack]'") from exc
 
-from .bot import create_slack_app
-from .transport import mount, run_http, run_socket
+from .bot import SlackConfigError, check_settings, create_slack_app
+from .transport import EVENTS_PATH, events_endpoint, run_http, run_socket
 
-__all__ = ["create_slack_app", "mount", "run_http", "run_socket"]
+__all__ = ["EVENTS_PATH", "SlackConfigError", "check_settings", "create_slack_app", "events_endpoint",
+           "run_http", "run_socket"]

@@ -1,4 +1,4 @@
-"""`python -m services.slack [--mode http|socket]`: load settings, open the index, run the bot."""
+"""`python -m services.slack [--mode http|socket]`: load settings, open the live index, run the bot."""
 
 from __future__ import annotations
 
@@ -7,33 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from semsearch import Searcher
-from semsearch.embedders import load_embedder
-from semsearch.errors import IndexNotFoundError, SemsearchError
-from semsearch.indexing import build_index
-from semsearch.settings import Settings, get_settings, retrieval_config
+from semsearch.errors import SemsearchError
+from semsearch.settings import get_settings
+from semsearch.wiring import open_live_index
 
 from .bot import SlackConfigError, check_settings, create_slack_app
 from .transport import run_http, run_socket
 
 logger = logging.getLogger(__name__)
-
-
-def open_searcher(settings: Settings) -> Searcher:
-    """The configured index, built from `notes_dir` first if there is none yet."""
-    embedder = load_embedder(settings.model, backend=settings.backend, device=settings.device,
-                             precision=settings.precision)
-    options = {"max_top_k": settings.max_top_k, "max_query_chars": settings.max_query_chars}
-    retrieval = retrieval_config(settings)
-    try:
-        return Searcher.open(settings.index_dir, embedder, retrieval=retrieval, **options)
-    except IndexNotFoundError:
-        logger.warning("no index at %s yet: building one from %s (first run only)",
-                       settings.index_dir, settings.notes_dir)
-        build_index(settings.notes_dir, settings.index_dir, embedder, include=settings.include,
-                    max_file_bytes=settings.max_file_bytes,
-                    overlap_tokens=settings.chunk_overlap_tokens, batch_size=settings.batch_size)
-        return Searcher.open(settings.index_dir, embedder, retrieval=retrieval, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.model_copy(update={"slack_mode": args.mode})
     try:
         check_settings(settings)
-        app = create_slack_app(open_searcher(settings), settings)
+        # the configured index, built from the notes first if there is none yet; new builds are
+        # picked up as they are published
+        index = open_live_index(settings, build_if_missing=True)
+        app = create_slack_app(index.searcher, settings)
     except (SlackConfigError, SemsearchError) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 1

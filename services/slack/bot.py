@@ -65,14 +65,14 @@ def _secret(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
 
 
-SearcherSource = Searcher | Callable[[], Searcher]
+SearcherSource = Callable[[], Searcher]
 
 
 class Answerer:
     """Turns a question into a Slack message (fallback text, blocks) using the search core.
 
-    `searcher` is a Searcher, or a function returning the one to use now (the API server's live
-    index, which may not exist yet: the function then raises IndexNotFoundError)."""
+    `searcher` returns the searcher to use now: `LiveIndex.searcher` (it raises IndexNotFoundError
+    while there is no index yet)."""
 
     def __init__(self, searcher: SearcherSource, settings: Settings) -> None:
         self.searcher = searcher
@@ -85,13 +85,7 @@ class Answerer:
         if not question:
             return USAGE, text_blocks(USAGE)
         try:
-            if isinstance(self.searcher, Searcher):
-                searcher = self.searcher
-                searcher.reload_if_changed()
-            else:
-                searcher = self.searcher()
-            hits = searcher.search(question, top_k=self.top_k)
-            searched_as = searcher.searched_as(question)
+            result = self.searcher().search(question, top_k=self.top_k)
         except QueryError as exc:
             message = f":warning: {exc}"
             return message, text_blocks(message)
@@ -99,10 +93,10 @@ class Answerer:
             logger.error("search failed: %s", exc)
             message = f":warning: Search is unavailable right now: {exc}"
             return message, text_blocks(message)
-        logger.info("answered with %d passage(s)", len(hits))
-        return answer_text(question, hits), answer_blocks(
-            question, hits, base_url=self.base_url, shareable=shareable, shared_by=shared_by,
-            searched_as=searched_as)
+        logger.info("answered with %d passage(s)%s", len(result.hits), " (abstained)" if result.abstained else "")
+        return answer_text(question, result.hits, abstained=result.abstained), answer_blocks(
+            question, result.hits, abstained=result.abstained, base_url=self.base_url, shareable=shareable,
+            shared_by=shared_by, searched_as=result.searched_as)
 
 
 def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: WebClient | None = None,

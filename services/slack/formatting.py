@@ -66,8 +66,8 @@ def truncate(text: str, limit: int) -> str:
 
 
 def confident_hits(hits: Sequence[Hit]) -> list[Hit]:
-    """The hits good enough to show; `confident` defaults to True for older records."""
-    return [h for h in hits if getattr(h, "confident", True)][:MAX_HITS]
+    """The hits good enough to show: the confident ones, at most MAX_HITS."""
+    return [h for h in hits if h.confident][:MAX_HITS]
 
 
 def hit_blocks(hit: Hit, terms: set[str], *, base_url: str | None = None) -> list[Block]:
@@ -109,14 +109,15 @@ def parse_button_value(value: str) -> tuple[str, list[str]]:
         return "", []
 
 
-def answer_blocks(question: str, hits: Sequence[Hit], *, base_url: str | None = None,
+def answer_blocks(question: str, hits: Sequence[Hit], *, abstained: bool, base_url: str | None = None,
                   shareable: bool = True, shared_by: str | None = None,
                   searched_as: str | None = None) -> list[Block]:
-    """The Block Kit answer to `question`: the confident passages with 👍/👎 (and, for a
-    private answer, Share in channel) buttons, or the plain "nothing answers this" line.
-    `searched_as`: the query as embedded, shown when it differs (an acronym spelled out)."""
+    """The Block Kit answer to `question`: the plain "nothing answers this" line when the search
+    `abstained`, else the confident passages with 👍/👎 (and, for a private answer, Share in
+    channel) buttons. `searched_as`: the query as embedded, shown when it differs (an acronym
+    spelled out)."""
     shown = confident_hits(hits)
-    if not shown:
+    if abstained or not shown:
         return text_blocks(NOTHING_FOUND)
     terms = query_terms(question)
     asker = f"<@{shared_by}> asked" if shared_by else "You asked"
@@ -141,10 +142,10 @@ def answer_blocks(question: str, hits: Sequence[Hit], *, base_url: str | None = 
     return blocks
 
 
-def answer_text(question: str, hits: Sequence[Hit]) -> str:
+def answer_text(question: str, hits: Sequence[Hit], *, abstained: bool) -> str:
     """The notification fallback text for an answer."""
     shown = confident_hits(hits)
-    if not shown:
+    if abstained or not shown:
         return NOTHING_FOUND
     return f"{len(shown)} passage(s) for: {truncate(question, 200)}"
 

@@ -1,49 +1,50 @@
-"""How Slack reaches the bot: HTTP (Events API at `/slack/events`) or Socket Mode."""
+"""How Slack reaches the bot: HTTP (Events API at `/slack/events`) or Socket Mode.
+
+The HTTP endpoint is a plain Starlette endpoint (`events_endpoint`), so any ASGI server app can
+route to it: `services.server` mounts it inside the API server, `run_http` serves it alone.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from slack_bolt import App
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from semsearch.settings import Settings
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 LOOPBACK = "127.0.0.1"
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def mount(api: FastAPI, app: App, *, path: str = EVENTS_PATH) -> None:
-    """Serve the Slack app's events, slash commands and interactivity at `path` of `api`."""
-    from fastapi import Request, Response
-    from slack_bolt.adapter.fastapi import SlackRequestHandler
+def events_endpoint(app: App) -> Endpoint:
+    """The endpoint for Slack's events, slash commands and interactivity (it reads the raw body
+    itself: Slack's signature covers it)."""
+    from slack_bolt.adapter.starlette import SlackRequestHandler
 
     handler = SlackRequestHandler(app)
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
-    # a plain Starlette route: the handler reads the raw body itself (signatures cover it)
-    api.router.add_route(path, slack_events, methods=["POST"], include_in_schema=False)
+    return slack_events
 
 
-def create_http_app(app: App) -> FastAPI:
+def create_http_app(app: App) -> Starlette:
     """A small ASGI app with only the Slack endpoint and a health check."""
-    from fastapi import FastAPI
 
-    api = FastAPI(title="semsearch Slack bot", docs_url=None, redoc_url=None, openapi_url=None)
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True})
 
-    @api.get("/healthz")
-    def healthz() -> dict[str, bool]:
-        return {"ok": True}
-
-    mount(api, app)
-    return api
+    return Starlette(routes=[Route(EVENTS_PATH, events_endpoint(app), methods=["POST"]),
+                             Route("/healthz", healthz, methods=["GET"])])
 
 
 def run_http(app: App, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.store import CURRENT
+from semsearch.index.format import CURRENT
 
 from .conftest import NOTES_A, NOTES_B, MakeClient, assert_error, publish
 

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.settings import Settings, retrieval_config
+from semsearch.settings import Settings
+from semsearch.wiring import retrieval_config
 from services.api.routes import source_matches
 
 from .conftest import MakeClient, publish

@@ -23,7 +23,7 @@ import uvicorn
 from click.testing import CliRunner
 from fastapi import FastAPI
 
-from semsearch.cli import main
+from services.main import main
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.settings import Settings
 from services.api import create_app
@@ -144,7 +144,7 @@ def test_semsearch_serve_logs_each_request_and_stops_cleanly_on_sigterm(
     build_a: str, index_dir: Path
 ) -> None:
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
-    command = [sys.executable, "-c", "from semsearch.cli import main; main()", "serve", "--port", "0"]
+    command = [sys.executable, "-c", "from services.main import main; main()", "serve", "--port", "0"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
     log: list[str] = []

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
-from semsearch.watch import watch_notes
+from semsearch.indexing.watch import watch_notes
 from services.api import create_app
 
 from .conftest import MakeClient, assert_error, publish

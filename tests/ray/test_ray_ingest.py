@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from semsearch.cli import main
-from semsearch.distributed import ModelRef, build_index_ray
+from services.cli import main
+from semsearch.indexing.ray import ModelRef, build_index_ray
 from semsearch.embedders import Embedder, load_embedder
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError
-from semsearch.evaluation import load_queries
-from semsearch.indexing import BuildReport, build_index
+from semsearch.evaluation.queries import load_queries
+from semsearch.indexing.build import BuildReport, build_index
 from semsearch.search import Searcher
-from semsearch.sentences import read_sentences
+from semsearch.index.sentences import read_sentences
 from semsearch.settings import bundled_notes_dir
-from semsearch.store import LoadedBuild, load_current
+from semsearch.index.format import LoadedBuild, load_current
 
 from ..conftest import SHARED
 

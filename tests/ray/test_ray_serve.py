@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
 from services.api import create_app
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 import services.api.app
-from semsearch.cli import main
+from services.main import main
 from semsearch.embedders import FloatArray
 from semsearch.embedders.hashing import HashingEmbedder
 

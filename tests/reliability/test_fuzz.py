@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semsearch.chunking import approximate_tokens, chunk_note, embedding_form
-from semsearch.documents import UnreadableNoteError, parse_note
-from semsearch.ingest import read_notes
+from semsearch.reading.chunking import approximate_tokens, chunk_note, embedding_form
+from semsearch.reading.documents import UnreadableNoteError, parse_note
+from semsearch.reading.files import read_notes
 from semsearch.records import Note, SkippedFile
 from semsearch.settings import Settings
 from services.api import create_app

@@ -13,7 +13,7 @@ import pytest
 
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 
 OPENED: list[str] | None = None  # set while a test records; the hook stays installed but idle
 

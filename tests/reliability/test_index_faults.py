@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from semsearch import store
+from semsearch.index import format as store
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from services.api.live_index import CORRUPT_MESSAGE, MISMATCH_MESSAGE
 from tests.api.conftest import MakeClient, assert_error, publish
 

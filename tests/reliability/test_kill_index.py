@@ -14,7 +14,7 @@ from pathlib import Path
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.settings import bundled_notes_dir
-from semsearch.store import BUILDS, CURRENT, MANIFEST_FILE, load_current
+from semsearch.index.format import BUILDS, CURRENT, MANIFEST_FILE, load_current
 
 KILLS = 20
 GOLDEN = ["inverted dropout", "learning rate finder", "batch normalization", "gradient descent momentum",

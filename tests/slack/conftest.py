@@ -21,8 +21,8 @@ from slack_sdk import WebClient
 
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.fusion import RetrievalConfig
-from semsearch.indexing import build_index
+from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
 from services.slack import create_slack_app
 

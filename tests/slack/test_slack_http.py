@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing import build_index
+from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
 from services.api.app import create_app
 from services.slack import create_slack_app

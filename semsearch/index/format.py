@@ -1,0 +1,192 @@
+"""The on-disk layout of an index directory, and the checks every build file passes before it is read.
+
+    index/CURRENT                  one line: the id of the published build
+    index/builds/<build id>/       one complete build (see docs/architecture.md for each file)
+        manifest.json              what the build is, and the sha256 of every other file
+
+A build is written into a fresh directory, fsynced, read back and verified, and only then
+published by replacing `CURRENT` with `os.replace`, so readers see the old build or the new one,
+never half of one. Build ids start with a UTC timestamp, so they sort by age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2  # one version for the whole build; 1 was the format of every build before it
+CURRENT = "CURRENT"
+BUILDS = "builds"
+MANIFEST_FILE = "manifest.json"
+KEEP_BUILDS = 3
+REBUILD = "Run `semsearch index NOTES_DIR` to rebuild."
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a build is and how to check it."""
+
+    build_id: str
+    created_at: str
+    model_name: str
+    dim: int
+    chunk_count: int
+    file_count: int
+    chunking: dict[str, Any]
+    files: dict[str, str]  # file name -> sha256
+    vector_store: str  # the vector store's description (`vectors.describe_store`)
+    notes_dir: str = ""
+    semsearch_version: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes, *, where: Path) -> Manifest:
+        """Parse and check the shape of a manifest; IndexMismatchError for another format version,
+        IndexCorruptError for anything else that is not a manifest."""
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise IndexCorruptError(f"{where} is not JSON ({exc}). {REBUILD}") from None
+        if not isinstance(data, dict):
+            raise IndexCorruptError(f"{where} is not a manifest. {REBUILD}")
+        version = data.get("format_version", 1)
+        if version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{where.parent} is an index of format {version!r} and this semsearch reads format "
+                f"{FORMAT_VERSION}. {REBUILD}")
+        types = {"build_id": str, "created_at": str, "model_name": str, "dim": int, "chunk_count": int,
+                 "file_count": int, "chunking": dict, "files": dict, "vector_store": str,
+                 "notes_dir": str, "semsearch_version": str, "format_version": int}
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name, kind in types.items():
+            if name in values and (not isinstance(values[name], kind) or isinstance(values[name], bool)):
+                raise IndexCorruptError(f"{where} has a malformed `{name}`. {REBUILD}")
+        if not all(isinstance(v, str) for v in values.get("files", {}).values()):
+            raise IndexCorruptError(f"{where} has a malformed `files`. {REBUILD}")
+        try:
+            return cls(**values)
+        except TypeError:
+            raise IndexCorruptError(f"{where} lacks required fields. {REBUILD}") from None
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def new_build_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+def read_manifest(build_dir: Path) -> Manifest:
+    path = build_dir / MANIFEST_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{path} is missing. {REBUILD}") from None
+    except OSError as exc:
+        raise IndexCorruptError(f"{path} is unreadable ({exc.strerror or exc}). {REBUILD}") from None
+    return Manifest.from_json(raw, where=path)
+
+
+def read_verified(build_dir: Path, name: str, manifest: Manifest) -> bytes:
+    """The bytes of one build file, checked against the manifest's sha256."""
+    path = build_dir / name
+    expected = manifest.files.get(name)
+    if expected is None:
+        raise IndexCorruptError(f"{build_dir / MANIFEST_FILE} does not list {name}. {REBUILD}")
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise IndexCorruptError(f"The index file {path} is missing or unreadable. {REBUILD}") from None
+    if sha256(data) != expected:
+        raise IndexCorruptError(f"The index file {path} is corrupt (checksum mismatch). {REBUILD}")
+    return data
+
+
+def published_name(index_dir: Path) -> str:
+    """The id of the published build, or "" when none is published (or `CURRENT` is unreadable)."""
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def current_build_dir(index_dir: Path) -> Path:
+    """The published build's directory. IndexNotFoundError if nothing is published,
+    IndexCorruptError if `CURRENT` names no build."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexNotFoundError(f"No index at {index_dir}. Run `semsearch index NOTES_DIR` to build one.")
+    name = published_name(index_dir)
+    build = index_dir / BUILDS / name
+    if not name or "/" in name or name.startswith(".") or not build.is_dir():
+        raise IndexCorruptError(f"{pointer} does not name a build. {REBUILD}")
+    return build
+
+
+def build_dirs(index_dir: Path) -> list[Path]:
+    """Every build directory under `index_dir`, newest first."""
+    try:
+        found = [p for p in (index_dir / BUILDS).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def publish(index_dir: Path, build_id: str) -> None:
+    """Point `CURRENT` at `build_id`, atomically."""
+    tmp = index_dir / f".{CURRENT}.{secrets.token_hex(4)}.tmp"
+    try:
+        write_durably(tmp, (build_id + "\n").encode())
+        os.replace(tmp, index_dir / CURRENT)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(index_dir)
+
+
+def prune_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> None:
+    """Delete all but the newest `keep` builds, never the published one."""
+    current = published_name(index_dir)
+    for old in build_dirs(index_dir)[keep:]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_partial_builds(index_dir: Path) -> None:
+    """Delete build folders a killed build left without a manifest (call with the build lock held)."""
+    current = published_name(index_dir)
+    for folder in build_dirs(index_dir):
+        if folder.name != current and not (folder / MANIFEST_FILE).exists():
+            logger.info("removing the unfinished build %s", folder.name)
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,188 @@
+"""Acronyms spelled out from the notes themselves: `VAE` is embedded as `VAE (variational
+autoencoder)` when the notes define it somewhere, so a passage that only says "Variational
+autoencoder" is found by meaning.
+
+At build time every acronym-like token (`VAE`, `GANs`, `ReLU`: two or more capitals) is looked up
+where it stands next to a definition: `deep belief networks (DBN)`, `DBN - deep belief networks`,
+`ELU: Exponential Linear Unit`, or a URL slug `variational-autoencoder-vae`. A definition is the
+run of words just before or after the acronym, across one of `( [ - : =`, whose words begin with
+the acronym's letters in order (a word may take more than one letter: `autoencoder` gives `A` and
+`E`; `of`, `the` and the like may sit in between). The most frequent definition wins; an acronym
+with two different definitions of similar frequency (`GBM`) is left alone. The glossary is stored
+with the build (`glossary.json`). A query may type an acronym of
+3+ letters in lowercase where the notes mostly capitalize it: `vae` counts, `use` and `has` (which
+the notes mostly write as words) do not.
+
+Only the query's *embedding* uses the expansion: added to BM25, a long form's common words
+(`protein`, `cell`) outweighed the acronym itself on SciFact training claims (docs/quality.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+logger = logging.getLogger(__name__)
+
+MAX_EXTRA_WORDS = 2  # a definition has at most len(acronym) + this many words
+MIN_LOWERCASE = 3  # shorter acronyms are read only as written in capitals
+RIVAL_SHARE = 0.5  # a second definition this common (relative to the first) makes an acronym ambiguous
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# a word with 2+ capitals that starts with one (VAE, ReLU, GANs), 2-10 characters
+_ACRONYM = re.compile(r"[A-Z](?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{1,9}")
+_SEPARATOR = re.compile(r"\s*\\?[(\[]\s*|\s*[-\u2013\u2014:=]\s*")
+_FILLERS = frozenset({"a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "the", "to", "via", "with"})
+
+
+def acronym_key(token: str) -> str | None:
+    """The glossary key of an acronym-like token (`GANs` -> `gan`), or None for other words."""
+    if not _ACRONYM.fullmatch(token):
+        return None
+    if token.endswith("s") and sum(c.isupper() for c in token[:-1]) >= 2:
+        token = token[:-1]
+    return token.lower()
+
+
+def spells(letters: str, words: Sequence[str]) -> bool:
+    """True if `words` spell `letters`: each word (fillers aside) starts with the next letter and
+    may take further letters from inside it, in order, and every letter is used."""
+
+    def fits(i: int, j: int) -> bool:
+        if j == len(words):
+            return i == len(letters)
+        word = words[j]
+        if word in _FILLERS:
+            if j in (0, len(words) - 1):
+                return False
+            if fits(i, j + 1):
+                return True
+        if i >= len(letters) or word[0] != letters[i]:
+            return False
+        i, position = i + 1, 1
+        while True:
+            if fits(i, j + 1):
+                return True
+            if i == len(letters) or (position := word.find(letters[i], position) + 1) == 0:
+                return False
+            i += 1
+
+    return fits(0, 0)
+
+
+def _definitions(letters: str, text: str, spans: Sequence[tuple[int, int, str]], at: int) -> Iterable[str]:
+    """Definitions of the acronym at word `at` of `text`: the words just before it, or just after."""
+    longest = len(letters) + MAX_EXTRA_WORDS
+    words = [word for _, _, word in spans]
+    if at > 0 and _SEPARATOR.fullmatch(text[spans[at - 1][1]:spans[at][0]]):
+        for start in range(max(0, at - longest), at - 1):
+            if spells(letters, words[start:at]):
+                yield " ".join(words[start:at])
+    if at + 1 < len(words) and _SEPARATOR.fullmatch(text[spans[at][1]:spans[at + 1][0]]):
+        for end in range(at + 3, min(len(words), at + 1 + longest) + 1):
+            if spells(letters, words[at + 1:end]):
+                yield " ".join(words[at + 1:end])
+
+
+def _best(found: Counter[str]) -> str | None:
+    """The definition to use, or None when two different ones are about as common. Plural and
+    singular count as one; of a definition and its extension (`convolutional neural` and
+    `convolutional neural networks`), the longer one is kept when it is at least half as common."""
+    merged: Counter[str] = Counter()
+    for form, count in found.items():
+        merged[form[:-1] if form.endswith("s") and form[:-1] in found else form] += count
+    ranked = sorted(merged, key=lambda form: (-merged[form], -len(form)))
+    best = ranked[0]
+    for form in ranked[1:]:
+        if form.startswith(best + " ") and merged[form] * 2 >= merged[best]:
+            best = form
+    rivals = [f for f in ranked if not (f.startswith(best) or best.startswith(f))]
+    if rivals and merged[rivals[0]] >= RIVAL_SHARE * merged[best]:
+        return None
+    return best
+
+
+def _acronym_in(token: str, capitalized: Collection[str]) -> str | None:
+    """The acronym key `token` stands for: an acronym as written (`VAE`, `GANs`), or one written in
+    lowercase (`vae`, `vaes`, as in a URL slug or a typed query) that the notes mostly capitalize."""
+    key = acronym_key(token)
+    if key is None and token.islower():
+        singular = token[:-1] if token.endswith("s") and token[:-1] in capitalized else token
+        key = singular if singular in capitalized else None
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Glossary:
+    """Acronym key -> definition, and the keys the notes mostly capitalize (so `vae` typed in a
+    query is the acronym, while `use` is a word)."""
+
+    definitions: dict[str, str] = field(default_factory=dict)
+    capitalized: frozenset[str] = frozenset()
+
+    def to_json(self) -> bytes:
+        return json.dumps({"definitions": self.definitions,
+                           "capitalized": sorted(self.capitalized)},
+                          ensure_ascii=False, sort_keys=True).encode()
+
+
+def mine_glossary(texts: Iterable[str]) -> Glossary:
+    """The glossary of every acronym `texts` define (see the module docstring)."""
+    texts = list(texts)
+    cased: Counter[str] = Counter()
+    lower: Counter[str] = Counter()  # every all-lowercase word, for comparing with `cased`
+    for text in texts:
+        for token in _WORD.findall(text):
+            if (key := acronym_key(token)) is not None:
+                cased[key] += 1
+            elif token.islower():
+                lower[token] += 1
+    # a lowercase use (a URL slug) counts where the capitalized form is the usual one (not `in`, nor
+    # `ha` with `has`), for acronyms of 3+ letters (not `la`)
+    lowercase_too = {key for key in cased
+                     if len(key) >= MIN_LOWERCASE and lower[key] + lower[key + "s"] <= cased[key]}
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for text in texts:
+        spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        lowered: list[tuple[int, int, str]] | None = None
+        for at, (_, _, token) in enumerate(spans):
+            if (key := _acronym_in(token, lowercase_too)) is not None:
+                lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
+                found[key].update(d for d in _definitions(key, text, lowered, at) if key not in d.split())
+    definitions = {key: best for key, forms in found.items() if forms and (best := _best(forms))}
+    logger.debug("glossary: %d of %d acronyms defined", len(definitions), len(cased))
+    return Glossary(definitions, frozenset(key for key in definitions if key in lowercase_too))
+
+
+def read_glossary(raw: bytes) -> Glossary:
+    """The glossary stored in a build's `glossary.json` (ValueError, KeyError or TypeError when it is
+    not one)."""
+    data = json.loads(raw)
+    definitions, capitalized = data["definitions"], data["capitalized"]
+    if not isinstance(definitions, dict) or not isinstance(capitalized, list):
+        raise TypeError("wrong types")
+    return Glossary({str(k): str(v) for k, v in definitions.items()}, frozenset(map(str, capitalized)))
+
+
+def spell_out(query: str, glossary: Glossary) -> str:
+    """`query` with each acronym the glossary defines followed by its definition in parentheses,
+    unless the query already spells it out or defines it itself (`... (GBM)`)."""
+    if not glossary.definitions:
+        return query
+    lowered = " ".join(word.lower() for word in _WORD.findall(query))
+    pieces: list[str] = []
+    last = 0
+    for match in _WORD.finditer(query):
+        key = _acronym_in(match.group(), glossary.capitalized)
+        definition = glossary.definitions.get(key) if key else None
+        before, after = query[:match.start()], query[match.end():]
+        if (definition is None or f" {definition} " in f" {lowered} " or before.rstrip().endswith("(")
+                or after.lstrip().startswith("(")):
+            continue
+        pieces += [query[last:match.end()], f" ({definition})"]
+        last = match.end()
+    return "".join(pieces) + query[last:] if pieces else query

@@ -1,0 +1,277 @@
+"""Vector stores: vectors by integer id, searched by inner product (cosine over L2-normalized vectors).
+
+`VectorStore` is the one interface ranking uses. `FaissStore` is the real one: exact search
+(`Flat`) for small corpora, an HNSW graph for large ones, on the GPU when faiss-gpu sees one.
+`NumpyStore` is brute force in NumPy: the test fake and the oracle that `FaissStore` is checked
+against (tests/contracts/test_vector_stores.py runs one contract suite on both).
+
+A FAISS store is described by a factory string plus search parameters after `|`, e.g. `Flat` or
+`HNSW32,Flat|efSearch=128`. The description is recorded in the manifest and the parameters are
+set again on load, so a build searches the way it was measured.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+IdArray = npt.NDArray[np.int64]
+
+FLAT = "Flat"
+NUMPY = "numpy"
+FLAT_LIMIT = 50_000  # exact search below this; see BENCHMARKS.md for Flat vs HNSW latency
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 128  # recall@10 0.99 at 1M clustered vectors (0.956 at 64)
+EXACT_ALLOWED_LIMIT = 20_000  # a filtered search over at most this many ids is exact
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Vectors by id; `search` returns the best inner products, padded with id -1 past the end."""
+
+    dim: int
+
+    def count(self) -> int:
+        """How many vectors the store holds."""
+        ...
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        """Add `vectors` (n x dim) under `ids` (n, distinct, not yet in the store)."""
+        ...
+
+    def search(self, queries: FloatArray, k: int, *, allowed: IdArray | None = None) -> tuple[FloatArray, IdArray]:
+        """(scores, ids), each (queries x k), best first; only ids in `allowed` when it is given."""
+        ...
+
+    def vectors(self, ids: IdArray) -> FloatArray:
+        """The stored vectors of `ids` (KeyError for an id not in the store)."""
+        ...
+
+    def describe(self) -> str:
+        """What the manifest records, e.g. `Flat` or `HNSW32,Flat|efSearch=128`."""
+        ...
+
+    def to_bytes(self) -> bytes:
+        """The store serialized (read back with `load_store`)."""
+        ...
+
+
+def _padded(scores: FloatArray, ids: IdArray, k: int) -> tuple[FloatArray, IdArray]:
+    """Rows of length k: the given (1-D, best first) results, then -inf / -1."""
+    out_scores = np.full(k, -np.inf, dtype=np.float32)
+    out_ids = np.full(k, -1, dtype=np.int64)
+    out_scores[: len(scores)], out_ids[: len(ids)] = scores[:k], ids[:k]
+    return out_scores, out_ids
+
+
+def exact_top_k(queries: FloatArray, vectors: FloatArray, ids: IdArray, k: int) -> tuple[FloatArray, IdArray]:
+    """Brute-force inner-product top k of `queries` over (`ids`, `vectors`); ties go to the lower id."""
+    queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    all_scores = np.zeros((len(queries), k), dtype=np.float32)
+    all_ids = np.zeros((len(queries), k), dtype=np.int64)
+    for row, query in enumerate(queries):
+        scores = vectors @ query if len(ids) else np.zeros(0, dtype=np.float32)
+        order = np.lexsort((ids, -scores))[:k]
+        all_scores[row], all_ids[row] = _padded(scores[order], ids[order], k)
+    return all_scores, all_ids
+
+
+class NumpyStore:
+    """Brute force over a float32 matrix: exact, simple, and the oracle of the contract tests."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._row: dict[int, int] = {}
+
+    def count(self) -> int:
+        return len(self._ids)
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        if len(set(ids.tolist())) != len(ids) or any(int(i) in self._row for i in ids):
+            raise ValueError("ids must be distinct and new to the store")
+        self._row.update((int(i), len(self._ids) + n) for n, i in enumerate(ids))
+        self._ids = np.concatenate([self._ids, ids])
+        self._vectors = np.vstack([self._vectors, vectors])
+
+    def search(self, queries: FloatArray, k: int, *, allowed: IdArray | None = None) -> tuple[FloatArray, IdArray]:
+        if allowed is None:
+            return exact_top_k(queries, self._vectors, self._ids, k)
+        rows = np.asarray([self._row[int(i)] for i in np.unique(allowed) if int(i) in self._row], dtype=np.int64)
+        return exact_top_k(queries, self._vectors[rows], self._ids[rows], k)
+
+    def vectors(self, ids: IdArray) -> FloatArray:
+        return self._vectors[[self._row[int(i)] for i in ids]]
+
+    def describe(self) -> str:
+        return NUMPY
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, ids=self._ids, vectors=self._vectors)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> NumpyStore:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            ids, vectors = arrays["ids"], arrays["vectors"]
+        store = cls(int(vectors.shape[1]))
+        store.add(ids, vectors)
+        return store
+
+
+def choose_store_type(count: int, *, flat_limit: int | None = None) -> str:
+    """`Flat` (exact) for fewer than `flat_limit` (FLAT_LIMIT) vectors, else HNSW tuned for recall."""
+    if count < (FLAT_LIMIT if flat_limit is None else flat_limit):
+        return FLAT
+    return f"HNSW{HNSW_M},Flat|efSearch={HNSW_EF_SEARCH}"
+
+
+def _split(description: str) -> tuple[str, dict[str, float]]:
+    factory, _, params = description.partition("|")
+    values: dict[str, float] = {}
+    for item in filter(None, params.split(",")):
+        name, _, value = item.partition("=")
+        values[name.strip()] = float(value)
+    return factory.strip(), values
+
+
+def gpu_count() -> int:
+    """GPUs faiss can use (0 with faiss-cpu)."""
+    import faiss
+
+    return int(faiss.get_num_gpus()) if hasattr(faiss, "get_num_gpus") else 0
+
+
+class FaissStore:
+    """A FAISS index inside an `IndexIDMap2` (ids are the caller's). On a machine where faiss-gpu sees
+    a GPU, a `Flat` store also keeps a GPU copy for unfiltered searches (`use_gpu`)."""
+
+    def __init__(self, dim: int, description: str = FLAT, *, use_gpu: bool | None = None) -> None:
+        import faiss
+
+        self.dim = dim
+        self._description = description
+        factory, params = _split(description)
+        if factory == FLAT:
+            inner: faiss.Index = faiss.IndexFlatIP(dim)
+        else:
+            inner = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+            if isinstance(inner, faiss.IndexHNSW):
+                inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        self._index = faiss.IndexIDMap2(inner)
+        self._params = params
+        self._set_params()
+        self._use_gpu = (gpu_count() > 0) if use_gpu is None else use_gpu
+        self._gpu: faiss.Index | None = None
+
+    @classmethod
+    def from_faiss(cls, index: object, description: str, *, use_gpu: bool | None = None) -> FaissStore:
+        import faiss
+
+        if not isinstance(index, faiss.IndexIDMap2):
+            raise ValueError("a FaissStore file holds an IndexIDMap2")
+        store = cls(int(index.d), description, use_gpu=use_gpu)
+        store._index = index
+        store._set_params()
+        return store
+
+    def _set_params(self) -> None:
+        import faiss
+
+        inner = faiss.downcast_index(self._index.index)
+        space = faiss.ParameterSpace()
+        for name, value in self._params.items():
+            space.set_index_parameter(inner, name, value)
+
+    def count(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        started = time.perf_counter()
+        if not self._index.is_trained:
+            self._index.train(vectors)
+        if len(ids):
+            self._index.add_with_ids(vectors, ids)
+        self._gpu = None
+        logger.info("added %d vectors to %s in %.2fs", len(ids), self._description, time.perf_counter() - started)
+
+    def search(self, queries: FloatArray, k: int, *, allowed: IdArray | None = None) -> tuple[FloatArray, IdArray]:
+        import faiss
+
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if allowed is None:
+            scores, ids = self._searcher().search(queries, k)
+        elif len(allowed) <= EXACT_ALLOWED_LIMIT:  # exact: a graph search can miss rare allowed ids
+            allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+            known = allowed[self._contains(allowed)]
+            return exact_top_k(queries, self.vectors(known), known, k)
+        else:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)))
+            scores, ids = self._index.search(queries, k, params=params)
+        scores = np.where(ids >= 0, scores, -np.inf).astype(np.float32)
+        return scores, ids.astype(np.int64)
+
+    def _contains(self, ids: IdArray) -> npt.NDArray[np.bool_]:
+        import faiss
+
+        stored = faiss.vector_to_array(self._index.id_map)
+        return np.isin(ids, stored)
+
+    def _searcher(self) -> object:
+        """The index unfiltered searches use: a GPU copy of a Flat store where one is available."""
+        if not self._use_gpu or not self._description.startswith(FLAT):
+            return self._index
+        if self._gpu is None:
+            import faiss
+
+            self._gpu = faiss.index_cpu_to_all_gpus(self._index)
+        return self._gpu
+
+    def vectors(self, ids: IdArray) -> FloatArray:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        try:
+            out: FloatArray = self._index.reconstruct_batch(ids).astype(np.float32)
+        except RuntimeError as exc:
+            raise KeyError(f"ids not in the store: {exc}") from None
+        return out
+
+    def describe(self) -> str:
+        return self._description
+
+    def to_bytes(self) -> bytes:
+        import faiss
+
+        data: bytes = faiss.serialize_index(self._index).tobytes()
+        return data
+
+
+def new_store(dim: int, count: int, *, flat_limit: int | None = None) -> VectorStore:
+    """An empty store fit for `count` vectors of `dim` dimensions (FAISS, Flat or HNSW by size)."""
+    return FaissStore(dim, choose_store_type(count, flat_limit=flat_limit))
+
+
+def load_store(data: bytes, description: str) -> VectorStore:
+    """The store `to_bytes` wrote, given the description the manifest recorded."""
+    if description == NUMPY:
+        return NumpyStore.from_bytes(data)
+    import faiss
+
+    index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    return FaissStore.from_faiss(index, description)

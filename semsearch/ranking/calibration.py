@@ -1,0 +1,87 @@
+"""Calibrated scores: P(the corpus answers the query), judged from one passage, by logistic
+regression on three features chosen because they mean the same on any corpus and model:
+
+* `gap`: the passage's cosine minus the query's 10th best cosine (how far it stands out from the
+  query's own background; raw cosines differ between corpora: short keyword queries against long
+  notes score lower than claims against abstracts);
+* `agree`: the passage is in the top 10 of both the dense and the BM25 ranking;
+* `coverage`: the idf-weighted share of the query's terms that the passage contains; a term that
+  occurs nowhere in the corpus counts as missing with the highest idf ("the notes never mention
+  NCCL").
+
+Fitted on BEIR SciFact *training* queries only (never on the notes query set): each query once as
+it is (answerable, label 1) and once with its relevant documents removed from the corpus (a
+plausible question the corpus cannot answer, label 0), on the top hit. Balanced classes, so 0.5 is
+"as likely answered as not"; one threshold decides when to say "nothing in your notes answers
+this". Shown scores never rise down a result list.
+
+Refit with `semsearch eval --beir DIR --split train --fit-calibration` (see docs/quality.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..index.lexical import LexicalIndex
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_RANK = 10  # `gap` is measured against the query's 10th best cosine
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """P(answered) = sigmoid(bias + w_gap * gap + w_agree * agree + w_coverage * coverage)."""
+
+    bias: float
+    w_gap: float
+    w_agree: float
+    w_coverage: float
+    fitted_on: str = ""
+
+    def probability(self, gap: np.ndarray, agree: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+        """The calibrated score of each passage (arrays of equal length)."""
+        z = self.bias + self.w_gap * gap + self.w_agree * agree + self.w_coverage * coverage
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))), dtype=np.float64)
+
+
+# Fitted per model (see module docstring); unknown models get the MiniLM fit, a rough guide.
+CALIBRATIONS: dict[str, Calibration] = {
+    "sentence-transformers/all-MiniLM-L6-v2": Calibration(
+        bias=-2.2219, w_gap=4.4058, w_agree=-0.1919, w_coverage=3.3591,
+        fitted_on="scifact/train: top hit of 809 queries, as asked and with their answers removed"),
+}
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def calibration_for(model_name: str) -> Calibration:
+    known = CALIBRATIONS.get(model_name.removesuffix("#int8"))
+    if known is None:
+        logger.info("no score calibration for %s; using the %s one", model_name, DEFAULT_MODEL)
+        return CALIBRATIONS[DEFAULT_MODEL]
+    return known
+
+
+def term_coverage(lexical: LexicalIndex, query: str, ids: np.ndarray) -> np.ndarray:
+    """Idf-weighted share of the query's distinct terms found in each chunk of `ids`; terms absent
+    from the corpus weigh the most any term can. 1.0 where nothing can be measured (a query of
+    stop words only)."""
+    stems = list(dict.fromkeys(lexical.query_stems(query)))
+    if not stems or lexical.size == 0:
+        return np.ones(len(ids), dtype=np.float64)
+    n = lexical.size
+    found = np.zeros(len(ids), dtype=np.float64)
+    total = 0.0
+    for stem in stems:
+        term = lexical.vocab.get(stem)
+        df = 0 if term is None else int(lexical.indptr[term + 1] - lexical.indptr[term])
+        weight = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        total += weight
+        if term is not None:
+            holds = np.zeros(n, dtype=bool)
+            holds[lexical.indices[lexical.indptr[term]:lexical.indptr[term + 1]]] = True
+            found += weight * holds[ids]
+    return found / total if total > 0 else np.ones(len(ids), dtype=np.float64)

@@ -1,0 +1,249 @@
+"""Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, exact phrases and identifiers
+first, near-duplicates collapsed, scores calibrated. Called by `Searcher` only.
+
+Fusion modes: `blend` (the default: a weighted sum of scores normalized over the candidate pool,
+z-scores by default, or min-max), `rrf` (reciprocal rank fusion, sum of 1 / (rrf_k + rank)), `dense` and `lexical` (one
+retriever alone). In `blend`, a build with sentence vectors (`sentences.py`) adds a third score,
+each candidate's best sentence cosine. Measured on the notes dev set and SciFact training queries:
+docs/quality.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..index.loader import Index
+from ..records import Hit
+from .calibration import REFERENCE_RANK, Calibration, term_coverage
+from .collapse import collapse, place
+from .exact import exact_match_counts, exact_terms
+
+logger = logging.getLogger(__name__)
+
+FusionMode = Literal["rrf", "blend", "dense", "lexical"]
+IdArray = npt.NDArray[np.int64]
+Timings = MutableMapping[str, float]  # stage -> seconds, added to by `candidates` and `rank_query`
+Normalization = Literal["zscore", "minmax"]
+EXACT_SCAN_LIMIT = 20_000  # corpora up to this many chunks are scanned whole for exact matches
+COLLAPSE_WINDOW_PER_HIT = 4  # candidates searched for copies: 4 per passage shown, plus 10
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalConfig:
+    """How `Searcher` ranks; the defaults are the best configuration measured (docs/quality.md)."""
+
+    fusion: FusionMode = "blend"
+    rrf_k: int = 60
+    normalization: Normalization = "zscore"  # how `blend` puts each retriever's scores on one scale
+    dense_weight: float = 0.5  # `blend` without sentence vectors: weight of the dense score, 1 - it for BM25
+    # `blend` with sentence vectors: weights of the chunk cosine and of the best sentence cosine;
+    # BM25 gets 1 - both. sentence_weight 0 turns the sentence stage off (dense_weight applies).
+    chunk_weight: float = 0.2
+    sentence_weight: float = 0.4
+    pool: int = 100  # candidates taken from each retriever (more when top_k asks for more)
+    spell_out_acronyms: bool = True  # embed `VAE` as `VAE (variational autoencoder)` (acronyms.py)
+    exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
+    collapse: bool = True
+    collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
+    abstain_threshold: float = 0.3  # calibrated score under which a hit is not `confident`
+
+    @property
+    def uses_sentences(self) -> bool:
+        """Whether this ranking reads a build's sentence vectors."""
+        return self.fusion == "blend" and self.sentence_weight > 0
+
+    def __post_init__(self) -> None:
+        if min(self.chunk_weight, self.sentence_weight) < 0 or self.chunk_weight + self.sentence_weight > 1:
+            raise ValueError("chunk_weight and sentence_weight must be >= 0 and sum to at most 1")
+
+
+@dataclass(slots=True)
+class _Candidates:
+    ids: np.ndarray  # chunk ids, int64
+    dense: np.ndarray  # cosine per candidate
+    lexical: np.ndarray  # BM25 / ceiling per candidate, in [0, 1]
+    fused: np.ndarray
+    reference: float  # the query's 10th best cosine (calibration's `gap` is measured from it)
+    agree: np.ndarray  # in the top 10 of both the dense and the BM25 ranking
+    coverage: np.ndarray  # idf-weighted share of the query's terms in the candidate
+
+    def probability(self, calibration: Calibration) -> np.ndarray:
+        """Calibrated score of every candidate."""
+        return calibration.probability(self.dense - self.reference, self.agree, self.coverage)
+
+
+def _ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """1-based rank of each value among the present ones (descending); 0 where absent."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.zeros(len(values), dtype=np.int64)
+    position = 0
+    for i in order:
+        if present[i]:
+            position += 1
+            ranks[i] = position
+    return ranks
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    """(value - mean) / standard deviation over the pool: unlike min-max, one outlier (a BM25 score
+    far above the rest) does not squash every other candidate's share of the blend."""
+    spread = float(values.std())
+    return (values - float(values.mean())) / spread if spread > 0 else np.zeros_like(values)
+
+
+def _dense_scores(index: Index, vector: np.ndarray, ids: np.ndarray, known: dict[int, float],
+                  floor: float) -> np.ndarray:
+    """Cosine for each id: from the dense search's results, else from the stored vector, else `floor`."""
+    missing = [int(i) for i in ids if int(i) not in known]
+    if missing:
+        try:
+            stored = index.vectors.vectors(np.asarray(missing, dtype=np.int64))
+            known.update(zip(missing, (stored @ vector).tolist(), strict=True))
+        except KeyError:  # a store that cannot give vectors back
+            pass
+    return np.asarray([known.get(int(i), floor) for i in ids], dtype=np.float32)
+
+
+def _add(timings: Timings | None, stage: str, started: float) -> None:
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: RetrievalConfig, *,
+               extra: Sequence[int] = (), allowed: IdArray | None = None,
+               timings: Timings | None = None) -> _Candidates:
+    """Union of the dense and BM25 top `pool` (and `extra` ids), with both scores, the fused score
+    and the calibration's features. `allowed`: the only chunk rows that may be candidates (a
+    filter, searched inside the vector store and the BM25 scores; None: every row)."""
+    n = index.vectors.count()
+    k = min(pool, n if allowed is None else len(allowed))
+    started = time.perf_counter()
+    scores, ids = index.vectors.search(np.ascontiguousarray(vector[None, :], dtype=np.float32), k,
+                                       allowed=allowed)
+    dense_hits = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    _add(timings, "dense", started)
+    started = time.perf_counter()
+    mode = config.fusion
+    bm25, ceiling = index.lexical.scores(query)
+    if allowed is not None:
+        outside = np.ones(n, dtype=bool)
+        outside[allowed] = False
+        bm25[outside] = 0.0
+    positive = np.flatnonzero(bm25 > 0)
+    top = positive[np.argsort(-bm25[positive], kind="stable")[:k]]
+    lexical_ids = [int(i) for i in top]
+    _add(timings, "lexical", started)
+    if mode == "dense":
+        chosen = list(dense_hits)
+    elif mode == "lexical":
+        chosen = lexical_ids or list(dense_hits)
+    else:
+        chosen = list(dict.fromkeys([*dense_hits, *lexical_ids]))
+    chosen = list(dict.fromkeys([*chosen, *extra]))
+    cand = np.asarray(chosen, dtype=np.int64)
+    floor = min(dense_hits.values()) if dense_hits else 0.0
+    dense = _dense_scores(index, vector, cand, dict(dense_hits), floor)
+    lex = bm25[cand] / ceiling if ceiling > 0 else np.zeros(len(cand), dtype=np.float32)
+    if mode == "dense":
+        fused = dense.copy()
+    elif mode == "lexical":
+        fused = lex.copy() if lexical_ids else dense.copy()
+    elif mode == "rrf":
+        in_dense = np.asarray([int(i) in dense_hits for i in cand])
+        lexical_set = set(lexical_ids)
+        in_lex = np.asarray([int(i) in lexical_set for i in cand])
+        rd, rl = _ranks(dense, in_dense), _ranks(lex, in_lex)
+        fused = np.where(rd > 0, 1.0 / (config.rrf_k + rd), 0.0) + np.where(
+            rl > 0, 1.0 / (config.rrf_k + rl), 0.0)
+    else:
+        norm = _zscore if config.normalization == "zscore" else _minmax
+        lex_part = norm(lex) if lexical_ids else 0.0
+        sentences = index.sentences if config.sentence_weight > 0 else None
+        if sentences is None:
+            w = config.dense_weight
+            fused = w * norm(dense) + (1 - w) * lex_part
+        else:
+            best = sentences.best(cand, vector, dense)
+            wc, ws = config.chunk_weight, config.sentence_weight
+            fused = wc * norm(dense) + ws * norm(best) + (1 - wc - ws) * lex_part
+    top_dense = list(dense_hits)[:REFERENCE_RANK]
+    reference = dense_hits[top_dense[-1]] if top_dense else 0.0
+    both = set(top_dense) & set(lexical_ids[:REFERENCE_RANK])
+    agree = np.fromiter((int(i) in both for i in cand), dtype=bool, count=len(cand))
+    return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
+                       reference, agree.astype(np.float64), term_coverage(index.lexical, query, cand))
+
+
+def rank_query(index: Index, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
+               calibration: Calibration, *, allowed: IdArray | None = None,
+               timings: Timings | None = None) -> list[Hit]:
+    """The top_k distinct passages for one query, as calibrated Hits (only rows in `allowed` when
+    it is given). `timings` gets the seconds of the dense, lexical and rank stages added to it."""
+    started = time.perf_counter()
+    spent = {"dense": 0.0, "lexical": 0.0}
+    hits = _rank(index, query, vector, top_k, config, calibration, allowed, spent)
+    if timings is not None:
+        for stage, seconds in spent.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+        rank = time.perf_counter() - started - spent["dense"] - spent["lexical"]
+        timings["rank"] = timings.get("rank", 0.0) + max(rank, 0.0)
+    return hits
+
+
+def _rank(index: Index, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
+          calibration: Calibration, allowed: IdArray | None, timings: Timings) -> list[Hit]:
+    if index.vectors.count() == 0 or (allowed is not None and not len(allowed)):
+        return []
+    pool = max(config.pool, 3 * top_k)
+    terms = exact_terms(query) if config.exact_boost else []
+    extra: list[int] = []
+    if terms and len(index.chunks) <= EXACT_SCAN_LIMIT:  # exact matches the retrievers missed
+        rows = range(len(index.chunks)) if allowed is None else [int(i) for i in allowed]
+        norms = index.normalized_texts
+        counts = exact_match_counts([norms[i] for i in rows], terms, normalized=True)
+        extra = [i for i, count in zip(rows, counts, strict=True) if count]
+    cand = candidates(index, query, vector, pool, config, extra=extra, allowed=allowed, timings=timings)
+    order = np.argsort(-cand.fused, kind="stable")
+    matches = np.zeros(len(cand.ids), dtype=np.int64)
+    if terms:
+        norms = index.normalized_texts
+        matches = np.asarray(exact_match_counts([norms[int(i)] for i in cand.ids], terms, normalized=True))
+        order = np.lexsort((-cand.fused, -matches))  # most terms matched first, then fused score
+    window = COLLAPSE_WINDOW_PER_HIT * top_k + 10 if config.collapse else top_k
+    rows = [int(cand.ids[i]) for i in order[:window]]
+    if config.collapse:
+        # Copies of a passage rank near it, so look for them among the first candidates only (the
+        # distinct passages found are the same; only far-down copies go unlisted), unless that
+        # window holds fewer than top_k distinct passages.
+        groups = collapse([index.chunks[r] for r in rows], threshold=config.collapse_threshold, limit=top_k,
+                          shingles_of=lambda i: index.shingles(rows[i]))
+        if len(groups) < top_k and len(order) > window:
+            rows = [int(cand.ids[i]) for i in order]
+            groups = collapse([index.chunks[r] for r in rows], threshold=config.collapse_threshold,
+                              limit=top_k, shingles_of=lambda i: index.shingles(rows[i]))
+    else:
+        groups = [(i, []) for i in range(len(rows))]
+    probability = cand.probability(calibration)
+    hits: list[Hit] = []
+    for rank, (head, copies) in enumerate(groups, 1):
+        j = int(order[head])
+        score = float(probability[j])
+        if hits:  # shown scores never rise down the list (the ranking is the fused order)
+            score = min(score, hits[-1].score)
+        if terms and matches[j] == len(terms):  # holds every quoted phrase / identifier asked for
+            score = max(score, config.abstain_threshold)
+        hits.append(Hit(index.chunks[rows[head]], score, rank, tuple(place(index.chunks[rows[c]]) for c in copies),
+                        raw_score=float(cand.fused[j]), confident=score >= config.abstain_threshold))
+    return hits

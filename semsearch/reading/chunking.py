@@ -1,0 +1,243 @@
+"""Note -> Chunks: split along headings, pack lines up to a token budget, overlap, stable ids.
+
+Pure and deterministic: the token counter is passed in (the embedder's tokenizer in production,
+`approximate_tokens` where no tokenizer is at hand).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..records import Chunk, Note
+
+TokenCounter = Callable[[str], int]
+
+HEADING_SEPARATOR = " › "
+_ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<text>[^*_].*?)(?:\*\*|__)\s*:?\s*$")
+_BULLET = re.compile(r"^\s*(?:[*+\-•◦▪‣]|\d+[.)])\s")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
+_ANGLE_URL = re.compile(r"<(https?://[^>\s]+)>")
+_URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+_TOKENISH = re.compile(r"\w+|[^\w\s]")
+_SPACES = re.compile(r"[ \t]+")
+_LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[*+\-•◦▪‣]\s+|>\s*)+")
+
+
+def approximate_tokens(text: str) -> int:
+    """A tokenizer-free token count (words and punctuation), close to WordPiece on English."""
+    return len(_TOKENISH.findall(text))
+
+
+def clean_heading(text: str) -> str:
+    """Heading text as shown in a heading path: markup and links removed."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _ESCAPE.sub(r"\1", text)
+    text = text.replace("**", "").replace("__", "")
+    return _SPACES.sub(" ", text).strip(" :*#")
+
+
+def _reduce_url(match: re.Match[str]) -> str:
+    """`https://www.example.com/a/semantic-segmentation.html` -> `example.com semantic segmentation`."""
+    url = match.group(0).rstrip(".,;:")
+    host, _, path = url.split("://", 1)[1].partition("/")
+    host = host.removeprefix("www.")
+    segment = next((s for s in reversed(path.split("/")) if s), "")
+    segment = re.sub(r"\.(html?|php|aspx?|pdf)$", "", segment.split("?")[0].split("#")[0])
+    words = [w for w in re.split(r"[-_+.%=&]+", segment) if w.isalpha() and len(w) > 1][:8]
+    return " ".join([host, *words])
+
+
+def embedding_form(text: str) -> str:
+    """The text given to the encoder: links reduced to their label or host, markup dropped."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _ANGLE_URL.sub(r"\1", text)
+    text = _URL.sub(_reduce_url, text)
+    text = _ESCAPE.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    lines = (_SPACES.sub(" ", _LINE_MARKUP.sub("", line)).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+@dataclass(slots=True)
+class _Section:
+    path: tuple[str, ...]
+    lines: list[tuple[int, str]]  # (1-based line number, line text)
+    has_body: bool = False  # holds more than heading lines
+
+
+def _heading_of(line: str, fmt: str, prev_blank: bool, next_line: str) -> tuple[int, str] | None:
+    """(level, text) if `line` is a heading in this note's format."""
+    if fmt == "markdown":
+        if m := _ATX.match(line):
+            text = clean_heading(m.group(2))
+            return (len(m.group(1)), text) if text else None
+        if (m := _BOLD_LINE.match(line)) and _looks_like_title(clean_heading(m.group("text"))):
+            return 7, clean_heading(m.group("text"))
+        return None
+    stripped = line.strip()
+    if line[:1].isspace() or _BULLET.match(line) or not _looks_like_title(stripped.rstrip(":")):
+        return None
+    if stripped.endswith(":") or (prev_blank and (not next_line.strip() or next_line[:1].isspace())):
+        return 2, stripped.rstrip(":").strip()
+    return None
+
+
+def _looks_like_title(text: str) -> bool:
+    words = text.split()
+    return (
+        0 < len(words) <= 8
+        and len(text) <= 70
+        and not text.endswith((".", ",", ";", "…", "!", "?"))
+        and "=" not in text
+        and not text.startswith(("“", '"', "'", "‘"))
+    )
+
+
+def split_sections(note: Note) -> list[_Section]:
+    """Split a note's body into sections, each with its full heading path."""
+    lines = note.lines
+    root = (note.title,) if note.title else ()
+    stack: list[tuple[int, str]] = []
+    sections = [_Section(root, [])]
+    in_fence = False
+    first = note.body_start_line - 1
+    for index in range(first, len(lines)):
+        line = lines[index]
+        heading = None
+        if note.format == "markdown" and _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and line.strip():
+            prev_blank = index == first or not lines[index - 1].strip()
+            nxt = lines[index + 1] if index + 1 < len(lines) else ""
+            heading = _heading_of(line, note.format, prev_blank, nxt)
+            if heading is None and note.format == "text" and index == first and len(line) <= 70:
+                heading = (1, line.strip())  # a plain-text export's first line is its title
+        if heading is not None:
+            level, text = heading
+            stack = [(lvl, t) for lvl, t in stack if lvl < level] + [(level, text)]
+            path = root + tuple(t for _, t in stack if t != note.title)
+            if sections[-1].has_body:
+                sections.append(_Section(path, []))
+            else:  # a section with no body yet: its heading lines lead into this one
+                sections[-1].path = path
+        elif line.strip():
+            sections[-1].has_body = True
+        sections[-1].lines.append((index + 1, line))
+    return [s for s in sections if any(t.strip() for _, t in s.lines)]
+
+
+def _bounded_prefix(prefix: str, limit: int, count: TokenCounter) -> str:
+    """Keep the deepest part of a heading path within `limit` tokens."""
+    words = prefix.split(" ")
+    while words and count(" ".join(words)) > limit:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _split_long_line(text: str, budget: int, overlap: int, count: TokenCounter) -> list[str]:
+    """Split one over-long line at spaces into pieces of at most `budget` tokens (never mid-word)."""
+    words = text.split(" ")
+    pieces: list[str] = []
+    start = 0
+    while start < len(words):
+        end, used = start, 0
+        while end < len(words) and (used + count(words[end]) <= budget or end == start):
+            used += count(words[end])
+            end += 1
+        pieces.append(" ".join(words[start:end]))
+        if end >= len(words):
+            break
+        back, kept = end, 0
+        while back - 1 > start and kept + count(words[back - 1]) <= overlap:
+            back -= 1
+            kept += count(words[back])
+        start = back
+    return pieces
+
+
+def chunk_id(source: str, start_line: int, end_line: int, text: str) -> str:
+    """Stable id: the same passage at the same place always gets the same id."""
+    key = f"{source}\0{start_line}\0{end_line}\0{text}".encode()
+    return hashlib.sha1(key, usedforsecurity=False).hexdigest()[:16]
+
+
+def chunk_note(
+    note: Note,
+    *,
+    max_tokens: int = 254,
+    overlap_tokens: int = 32,
+    count_tokens: TokenCounter = approximate_tokens,
+) -> list[Chunk]:
+    """Split a note into chunks whose embedded text stays within `max_tokens`."""
+    if not 0 <= overlap_tokens < max_tokens // 2:
+        raise ValueError(f"overlap_tokens must be in [0, {max_tokens // 2}), got {overlap_tokens}")
+    chunks: list[Chunk] = []
+    for section in split_sections(note):
+        prefix = _bounded_prefix(HEADING_SEPARATOR.join(section.path), max_tokens // 3, count_tokens)
+        budget = max_tokens - (count_tokens(prefix) + 1 if prefix else 0)
+        for start, end, text in _pack(section.lines, budget, overlap_tokens, count_tokens):
+            body = embedding_form(text)
+            embed_text = f"{prefix}\n{body}" if prefix else body
+            chunks.append(
+                Chunk(
+                    id=chunk_id(note.source, start, end, text),
+                    source=note.source,
+                    heading_path=section.path,
+                    start_line=start,
+                    end_line=end,
+                    text=text,
+                    embed_text=embed_text,
+                    title=note.title,
+                )
+            )
+    return chunks
+
+
+def _pack(
+    lines: list[tuple[int, str]], budget: int, overlap: int, count: TokenCounter
+) -> Iterator[tuple[int, int, str]]:
+    """Greedily pack lines into (start_line, end_line, text) within `budget` embedded tokens."""
+    units: list[tuple[int, str, int]] = []  # (line number, text, tokens) with long lines split
+    for number, text in lines:
+        if not text.strip():
+            units.append((number, text, 0))
+            continue
+        tokens = count(embedding_form(text))
+        if tokens <= budget:
+            units.append((number, text, tokens))
+        else:
+            for piece in _split_long_line(text, budget, overlap, lambda w: count(embedding_form(w))):
+                units.append((number, piece, count(embedding_form(piece))))
+    current: list[tuple[int, str, int]] = []
+    used = 0
+    for unit in units:
+        if current and used + unit[2] > budget:
+            yield _emit(current)
+            tail: list[tuple[int, str, int]] = []
+            kept = 0
+            for old in reversed(current[1:]):
+                if kept + old[2] > overlap or old[0] == unit[0]:
+                    break
+                tail.insert(0, old)
+                kept += old[2]
+            while tail and kept + unit[2] > budget:  # the overlap must leave room for the new line
+                kept -= tail.pop(0)[2]
+            current, used = tail, kept
+        if current or unit[1].strip():
+            current.append(unit)
+            used += unit[2]
+    if any(text.strip() for _, text, _ in current):
+        yield _emit(current)
+
+
+def _emit(units: list[tuple[int, str, int]]) -> tuple[int, int, str]:
+    while units and not units[-1][1].strip():
+        units = units[:-1]
+    return units[0][0], units[-1][0], "\n".join(text for _, text, _ in units)

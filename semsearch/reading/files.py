@@ -1,0 +1,86 @@
+"""Notes folder -> Notes: walk, filter by glob, refuse what is not a readable note."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..records import Note, SkippedFile
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def _matches(relative: str, include: Sequence[str]) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(name, g) for g in include)
+
+
+def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE) -> Iterator[Path]:
+    """Files under `root` matching `include`, sorted, without descending into hidden folders."""
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if not name.startswith(".") and _matches(path.relative_to(root).as_posix(), include):
+                yield path
+
+
+def read_notes(
+    root: Path,
+    *,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> Iterator[Note | SkippedFile]:
+    """Yield each note under `root`, or a SkippedFile saying why it was not read."""
+    real_root = root.resolve()
+    for path in iter_note_paths(root, include):
+        yield read_note(path, root, max_file_bytes=max_file_bytes, real_root=real_root)
+
+
+def read_note(path: Path, root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+              real_root: Path | None = None) -> Note | SkippedFile:
+    """One note under `root`, or a SkippedFile saying why it was not read."""
+    from .documents import UnreadableNoteError, parse_note  # ftfy, yaml: off the query path
+
+    source = path.relative_to(root).as_posix()
+    skipped = _refusal(path, real_root or root.resolve(), max_file_bytes)
+    if skipped:
+        logger.info("skipping %s: %s", source, skipped)
+        return SkippedFile(source, skipped)
+    try:
+        return parse_note(path.read_bytes(), source=source, suffix=path.suffix)
+    except UnreadableNoteError as exc:
+        return SkippedFile(source, str(exc))
+    except OSError as exc:
+        return SkippedFile(source, f"could not be read ({exc.strerror or exc})")
+
+
+def _refusal(path: Path, real_root: Path, max_file_bytes: int) -> str | None:
+    """Why `path` must not be read, or None."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "broken symlink"
+    if not real.is_relative_to(real_root):
+        return "symlink points outside the notes folder"
+    if not real.is_file():
+        return "not a regular file"
+    size = real.stat().st_size
+    if size == 0:
+        return "empty file"
+    if size > max_file_bytes:
+        return f"too large ({_human_size(size)}; the limit is {_human_size(max_file_bytes)})"
+    return None
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"

@@ -1,0 +1,93 @@
+"""From `Settings` to a working search: the one place an edge turns its settings into an embedder,
+a build, and a live searcher. Every edge (CLI, API, Slack, Ray Serve) calls these, so a setting
+means the same thing everywhere."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .embedders import Embedder, load_embedder
+from .index.format import CURRENT
+from .live import LiveIndex
+from .ranking.fusion import RetrievalConfig
+from .search import QueryLimits
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .indexing.build import BuildReport, Progress
+
+logger = logging.getLogger(__name__)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder the settings name (model, backend, device, precision)."""
+    return load_embedder(settings.model, backend=settings.backend, device=settings.device,
+                         precision=settings.precision)
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    """How the settings rank."""
+    return RetrievalConfig(
+        fusion=settings.fusion, normalization=settings.fusion_normalization, rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight,
+        chunk_weight=settings.chunk_weight, sentence_weight=settings.sentence_weight,
+        pool=settings.fusion_pool, spell_out_acronyms=settings.spell_out_acronyms,
+        exact_boost=settings.exact_boost, collapse=settings.collapse,
+        collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,
+    )
+
+
+def query_limits(settings: Settings) -> QueryLimits:
+    """What a query may ask for, everywhere (CLI, API schema, Slack)."""
+    return QueryLimits(max_top_k=settings.max_top_k, max_query_chars=settings.max_query_chars)
+
+
+def build_options(settings: Settings) -> dict[str, Any]:
+    """The build options of `indexing.build.build_index` the settings give."""
+    return {
+        "include": settings.include, "max_file_bytes": settings.max_file_bytes,
+        "overlap_tokens": settings.chunk_overlap_tokens, "batch_size": settings.batch_size,
+        # sentence vectors only when the ranking will use them
+        "store_sentences": retrieval_config(settings).uses_sentences,
+    }
+
+
+def build_notes(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
+                progress: Progress | None = None, wait: bool = False, on_wait: Callable[[], None] | None = None,
+                ray_address: str | None = None) -> BuildReport:
+    """Build and publish an index of `notes_dir` (default: the settings' notes) into the settings'
+    index directory. `ray_address`: read, chunk and embed on Ray ("" for RAY_ADDRESS or local)."""
+    notes = notes_dir or settings.notes_dir
+    options = {**build_options(settings), "progress": progress, "wait": wait, "on_wait": on_wait}
+    if ray_address is not None:
+        from .indexing.ray import ModelRef, build_index_ray
+
+        ref = ModelRef(settings.model, settings.backend, settings.device, settings.precision)
+        return build_index_ray(notes, settings.index_dir, ref, address=ray_address or None,
+                               workers=settings.ray_workers or None, **options)
+    from .indexing.build import build_index
+
+    return build_index(notes, settings.index_dir, embedder or embedder_for(settings), **options)
+
+
+def open_live_index(settings: Settings, *, embedder: Embedder | None = None, build_if_missing: bool = False,
+                    on_first_build: Callable[[Settings], BuildReport] | None = None,
+                    reload_interval: float = 1.0) -> LiveIndex:
+    """The live index of the settings' index directory. With `build_if_missing`, an index directory
+    that has never been published gets a build of the settings' notes first (`on_first_build`,
+    default `build_notes`, is how the edge shows it)."""
+    embedder = embedder or embedder_for(settings)
+    if build_if_missing and not (settings.index_dir / CURRENT).exists():
+        logger.info("no index at %s yet: building one from %s (first run only)",
+                       settings.index_dir, settings.notes_dir)
+        if on_first_build is not None:
+            on_first_build(settings)
+        else:
+            build_notes(settings, embedder=embedder, wait=True)
+    live = LiveIndex(settings.index_dir, embedder, retrieval=retrieval_config(settings),
+                     limits=query_limits(settings), reload_interval=reload_interval)
+    live.refresh(force=True)
+    return live

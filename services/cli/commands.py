@@ -1,0 +1,240 @@
+"""The command line: `semsearch index|status|ask|eval` and the `ask "QUESTION"` shortcut.
+
+Each command parses its options, calls the core through `semsearch.wiring`, and prints; a
+`SemsearchError` becomes one line on stderr and exit status 1 (`_guarded`). `semsearch serve`
+(and any other command of another edge) is added by the composition root, `services.main`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from semsearch.embedders import Embedder
+from semsearch.errors import SemsearchError
+from semsearch.settings import Settings, get_settings
+from semsearch.wiring import build_notes, embedder_for, open_live_index, query_limits, retrieval_config
+
+from .output import format_hit
+
+if TYPE_CHECKING:
+    from semsearch.indexing.build import BuildReport
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
+              quiet: bool = False, wait: bool = False, ray_address: str | None = None) -> BuildReport:
+    """Build and publish an index of `notes_dir` (embedding only what changed), with a progress bar
+    and a summary on stderr. `wait`: wait for another build of the same index instead of failing.
+    `ray_address`: build on Ray at this address ("" for RAY_ADDRESS or local)."""
+    from tqdm import tqdm
+
+    bars: list[tqdm[None]] = []  # created on the first batch, so errors before it print alone
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, unit="text", desc="embedding", disable=quiet, file=sys.stderr))
+        bars[0].update(done - bars[0].n)
+
+    notes = notes_dir or settings.notes_dir
+    if not quiet:
+        click.echo(f"Indexing {notes} into {settings.index_dir}.", err=True)
+    try:
+        report = build_notes(
+            settings, notes, embedder=embedder, progress=progress, wait=wait, ray_address=ray_address,
+            on_wait=lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True))
+    finally:
+        for bar in bars:
+            bar.close()
+    if not quiet:
+        click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "
+                   f"{report.seconds:.1f}s (build {report.manifest.build_id}; {report.embedded} embedded, "
+                   f"{report.reused} reused; {report.sentences} sentences, {report.sentences_embedded} "
+                   "embedded).", err=True)
+        for file in report.files:
+            if file.status in ("skipped", "failed"):
+                click.echo(f"  {file.status} {file.source}: {file.reason or file.error}", err=True)
+    return report
+
+
+def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, *, source: str | None = None) -> None:
+    """Print the passages that answer `question`, or that nothing does (the core's decision)."""
+    embedder = embedder_for(settings)
+
+    def first_build(settings: Settings) -> BuildReport:
+        click.echo(f"No index yet at {settings.index_dir}: building one from {settings.notes_dir} "
+                   "(first run only).", err=True)
+        return run_build(settings, embedder=embedder, wait=True)
+
+    live = open_live_index(settings, embedder=embedder, build_if_missing=True, on_first_build=first_build)
+    result = live.searcher().search(question, top_k=top_k or settings.top_k, source=source)
+    if as_json:  # every hit, each with its `confident` flag
+        for hit in result.hits:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        return
+    if result.searched_as != result.query:
+        click.echo(f"(searched as: {result.searched_as})", err=True)
+    if result.abstained:
+        click.echo("Nothing in your notes answers this.")
+    else:
+        click.echo("\n".join(format_hit(hit, result.query) for hit in result.hits))
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        return _guarded(lambda: super(_Group, self).invoke(ctx))
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """Expected errors become one line on stderr and exit status 1, never a traceback."""
+    try:
+        return call()
+    except SemsearchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+
+
+def _with_index_dir(index_dir: Path | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"index_dir": index_dir}) if index_dir else settings
+
+
+@click.command("index")
+@click.argument("notes_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Where to write the index.")
+@click.option("--watch", is_flag=True, help="Keep running: sync after each burst of changes.")
+@click.option("--wait", is_flag=True, help="If another build of this index is running, wait for it.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Read, chunk and embed on a Ray cluster (ADDRESS, else RAY_ADDRESS or a local one).")
+def index_command(notes_dir: Path | None, index_dir: Path | None, watch: bool, wait: bool,
+                  ray_address: str | None) -> None:
+    """Index NOTES_DIR (default: the bundled notes) and publish the build; unchanged passages
+    are not embedded again."""
+    settings = _with_index_dir(index_dir)
+    notes = notes_dir or settings.notes_dir
+    if not watch:
+        run_build(settings, notes, wait=wait, ray_address=ray_address)
+        return
+    from semsearch.indexing.watch import watch_notes
+
+    embedder = embedder_for(settings)
+    click.echo(f"Watching {notes} (Ctrl-C stops).", err=True)
+    watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True),
+                include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms)
+
+
+@click.command("status")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="The index to describe.")
+@click.option("--json", "as_json", is_flag=True, help="The status as one JSON object.")
+@click.option("--problems", is_flag=True, help="List only skipped, failed and removed files.")
+def status_command(index_dir: Path | None, as_json: bool, problems: bool) -> None:
+    """The published build (id, time, model, counts) and what became of each notes file."""
+    from semsearch.index.status import format_status, index_status
+
+    status = index_status(index_dir or get_settings().index_dir)
+    click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2) if as_json
+               else format_status(status, all_files=not problems))
+
+
+SOURCE_HELP = "Only passages of notes whose path matches this glob (ml/*.md) or prefix."
+
+
+@click.command("ask")
+@click.argument("question")
+@click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
+@click.option("--source", help=SOURCE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
+def ask_command(question: str, top_k: int | None, source: str | None, as_json: bool) -> None:
+    """Answer QUESTION with ranked passages from your notes."""
+    answer(question, top_k, as_json, get_settings(), source=source)
+
+
+@click.command("eval")
+@click.argument("queries", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the run here.")
+@click.option("-k", "--top-k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--beir", "beir_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Score a BEIR folder (corpus.jsonl, queries.jsonl, qrels/) instead: nDCG@10, Recall@100.")
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split (test or train).")
+@click.option("--doc-chunks", type=click.Choice(["whole", "split"]), default="whole", show_default=True,
+              help="BEIR: each document as one chunk, or split into model-sized chunks (max score).")
+@click.option("--fit-calibration", is_flag=True, help="BEIR: fit the score calibration on these queries.")
+def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: Path | None, split: str,
+                 doc_chunks: str, fit_calibration: bool) -> None:
+    """Score a query set (JSONL with id, query, answers, kind) against the index, or `--beir DIR`."""
+    from semsearch.evaluation.queries import hits_to_results, load_queries, score_by_kind, write_run
+    from semsearch.search import QueryLimits, Searcher
+
+    settings = get_settings()
+    if beir_dir is not None:
+        from semsearch.evaluation.beir import run_cli
+
+        click.echo(run_cli(beir_dir, embedder_for(settings), settings.cache_dir, split=split,
+                           chunking="split" if doc_chunks == "split" else "whole",
+                           retrieval=retrieval_config(settings), fit=fit_calibration))
+        return
+    if queries is None:
+        raise click.UsageError("Give a QUERIES file or --beir DIR.")
+    query_set = load_queries(queries)
+    limits = QueryLimits(max(100, top_k), query_limits(settings).max_query_chars)
+    searcher = Searcher.open(settings.index_dir, embedder_for(settings), retrieval=retrieval_config(settings),
+                             limits=limits)
+    results = searcher.search_many([q.query for q in query_set], top_k=top_k)
+    unanswerable = [result for q, result in zip(query_set, results, strict=True) if not q.answers]
+    if unanswerable:
+        below = sum(result.abstained for result in unanswerable)
+        click.echo(f"unanswerable queries under the abstention threshold: {below}/{len(unanswerable)}")
+    run = {q.id: hits_to_results(result.hits) for q, result in zip(query_set, results, strict=True)}
+    if out:
+        write_run(out, run)
+    report = score_by_kind(query_set, run, depth=10)
+    columns = ["hit@1", "hit@5", "mrr@10", "span_recall@10", "separation"]
+    click.echo(f"{'kind':<14}{'n':>4}" + "".join(f"{c:>16}" for c in columns))
+    for kind, metrics in report.items():
+        n = int(metrics["n_answerable"] + metrics["n_unanswerable"])
+        cells = "".join(f"{metrics[c]:>16.3f}" if c in metrics else f"{'-':>16}" for c in columns)
+        click.echo(f"{kind:<14}{n:>4}{cells}")
+    click.echo(f"index {searcher.manifest.build_id} model {searcher.manifest.model_name}", err=True)
+
+
+def command_group(*extra: click.Command) -> click.Group:
+    """The `semsearch` group: this edge's commands, plus `extra` ones from other edges."""
+
+    @click.group(cls=_Group, name="semsearch")
+    @click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
+    def group(verbose: bool) -> None:
+        """semsearch: semantic search over your notes."""
+        _setup_logging(verbose)
+
+    for command in (index_command, status_command, ask_command, eval_command, *extra):
+        group.add_command(command)
+    return group
+
+
+main = command_group()
+
+
+@click.command()
+@click.argument("question")
+@click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
+@click.option("--source", help=SOURCE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
+def ask(question: str, top_k: int | None, source: str | None, as_json: bool, verbose: bool) -> None:
+    """Answer QUESTION from your notes: ask "what is inverted dropout" """
+    _setup_logging(verbose)
+    _guarded(lambda: answer(question, top_k, as_json, get_settings(), source=source))
