@@ -1,5 +1,5 @@
-"""FAISS index choice at scale: build time, memory, p50/p99 search latency and recall@10 of the
-index `semsearch.index.vectors` picks vs exact IndexFlatIP, on clustered 384-d vectors.
+"""Vector store choice at scale: build time, memory, p50/p99 search latency and recall@10 of the
+FAISS store `semsearch.index.vectors` picks vs the exact Flat store, on clustered 384-d vectors.
 
     python bench/ann_bench.py --sizes 10000 100000 [--queries 200]
 """
@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 
-from semsearch.index import vectors as ann
+import semsearch.index.vectors as ann
+from semsearch.evaluation.recall import recall_at_k
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -30,7 +30,7 @@ def clustered(n: int, dim: int, *, seed: int, clusters: int = 1000) -> np.ndarra
     return x
 
 
-def latencies(index: faiss.Index, queries: np.ndarray) -> tuple[float, float, np.ndarray]:
+def latencies(index: ann.VectorStore, queries: np.ndarray) -> tuple[float, float, np.ndarray]:
     times, ids = [], []
     for q in queries:
         started = time.perf_counter()
@@ -45,17 +45,18 @@ def run(size: int, dim: int, n_queries: int) -> list[dict[str, object]]:
     queries = clustered(n_queries, dim, seed=1)
     rows = []
     exact_ids = None
-    for index_type in ["Flat", ann.choose_index_type(size, flat_limit=0)]:
+    for index_type in ["Flat", ann.choose_store_type(size, flat_limit=0)]:
         started = time.perf_counter()
-        index = ann.build_index(data, index_type)
+        index = ann.FaissStore(dim, index_type)
+        index.add(np.arange(len(data), dtype=np.int64), data)
         build_s = time.perf_counter() - started
         p50, p99, ids = latencies(index, queries)
         exact_ids = ids if exact_ids is None else exact_ids
         rows.append({"vectors": size, "index": index_type, "build_s": round(build_s, 2),
-                     "memory_mb": round(faiss.serialize_index(index).nbytes / 2**20, 1),
+                     "memory_mb": round(len(index.to_bytes()) / 2**20, 1),
                      "p50_ms": round(p50, 3), "p99_ms": round(p99, 3),
-                     "recall@10": round(ann.recall_at_k(ids, exact_ids, 10), 4),
-                     "chosen": index_type == ann.choose_index_type(size)})
+                     "recall@10": round(recall_at_k(ids, exact_ids, 10), 4),
+                     "chosen": index_type == ann.choose_store_type(size)})
     return rows
 
 

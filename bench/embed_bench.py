@@ -94,7 +94,7 @@ def search_latency(index_dir: Path, n: int = 200) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from semsearch import Searcher
-    from semsearch.index.format import load_current
+    from semsearch.index.loader import load_current
 
     searcher = Searcher.open(index_dir, load_embedder(MODEL, backend="auto"))
     texts = eval_queries()
@@ -105,9 +105,9 @@ def search_latency(index_dir: Path, n: int = 200) -> dict[str, float]:
         started = time.perf_counter()
         searcher.search(texts[i % len(texts)])
         ours.append((time.perf_counter() - started) * 1000)
-    stored = load_current(index_dir).index
-    flat = faiss.IndexFlatIP(stored.d)
-    flat.add(stored.reconstruct_n(0, stored.ntotal))
+    stored = load_current(index_dir).vectors
+    flat = faiss.IndexFlatIP(stored.dim)
+    flat.add(stored.vectors(np.arange(stored.count(), dtype=np.int64)))
     model = SentenceTransformer(str(resolve_model(MODEL).model_dir()), device="cpu")
     plain = []
     for i in range(n):

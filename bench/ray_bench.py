@@ -20,9 +20,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from semsearch.indexing.ray import ModelRef, build_index_ray
 from semsearch.embedders import load_embedder
 from semsearch.indexing.build import BuildReport, build_index
+from semsearch.indexing.ray import ModelRef, build_index_ray
 from semsearch.settings import bundled_notes_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"

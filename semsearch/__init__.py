@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-from .errors import (  # noqa: E402
+from .errors import (
     IndexBuildError,
     IndexCorruptError,
     IndexLockedError,
@@ -16,10 +14,11 @@ from .errors import (  # noqa: E402
     QueryError,
     SemsearchError,
 )
-from .index import Index, load_index  # noqa: E402
-from .live import LiveIndex  # noqa: E402
-from .records import Chunk, Hit, Note, SkippedFile  # noqa: E402
-from .search import QueryLimits, Searcher, SearchResult  # noqa: E402
+from .index import Index, load_index
+from .live import LiveIndex
+from .records import Chunk, Hit, Note, SkippedFile
+from .search import QueryLimits, Searcher, SearchResult
+from .version import __version__
 
 if TYPE_CHECKING:
     from .indexing.build import BuildReport, build_index

@@ -2,9 +2,11 @@
 
 It follows `index/CURRENT`: a check costs one small file read and happens at most once per
 `reload_interval` seconds; a newly published build is loaded off to the side and swapped in whole
-(searches in flight keep the `Searcher` they began with). A build that cannot be served is logged
-once and not retried until `CURRENT` changes (or a forced refresh); while nothing is being served,
-the newest earlier build that verifies and fits the model is served instead.
+(searches in flight keep the `Searcher` they began with). A build that cannot be served is not
+retried until `CURRENT` changes (or a forced refresh); while nothing is being served, the newest
+earlier build that verifies and fits the model is served instead. Why the published build is not
+served is logged once when another build serves meanwhile; when nothing does, `searcher()` raises
+it to every caller instead (so a one-shot edge such as `ask` shows it once, not twice).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from .embedders import Embedder
 from .errors import IndexCorruptError, IndexNotFoundError, SemsearchError
-from .index.format import BUILDS, build_dirs, published_name
+from .index.format import build_dirs, published_name
 from .index.loader import check_model, load_index
 from .ranking.fusion import RetrievalConfig
 from .search import QueryLimits, Searcher
@@ -92,24 +94,24 @@ class LiveIndex:
             searcher = Searcher.open(self.index_dir, self.embedder, retrieval=self.retrieval, limits=self.limits)
         except SemsearchError as exc:
             self._error = exc
-            if name != self._refused or force:
-                self._refused = name
-                if serving is not None:
-                    logger.error("new build %s not served, still serving %s: %s", name or "?",
-                                 serving.index.build_id, exc)
-                elif not isinstance(exc, IndexNotFoundError):
-                    logger.error("cannot serve the published build: %s", exc)
-            if serving is None and isinstance(exc, IndexCorruptError):
-                return self._fall_back(name)
+            first = name != self._refused or force  # "" (nothing published) comes back at every check
+            self._refused = name
+            if serving is None and isinstance(exc, IndexCorruptError) and self._fall_back(name, exc):
+                return True
+            if first and serving is not None:
+                logger.error("new build %s not served, still serving %s: %s", name or "?",
+                             serving.index.build_id, exc)
+            elif first:  # `searcher()` raises it to every caller, who shows it: logged here for the record only
+                logger.info("nothing to serve: %s", exc)
             return False
         self._swap(searcher)
         self._refused, self._error = "", None
         return True
 
-    def _fall_back(self, published: str) -> bool:
+    def _fall_back(self, published: str, reason: SemsearchError) -> bool:
         """Serve the newest build older than the published (unusable) one that verifies and fits the
         model; a later good publish replaces it as usual."""
-        is_build = bool(published) and (self.index_dir / BUILDS / published).is_dir()
+        is_build = published in {path.name for path in build_dirs(self.index_dir)}
         for path in build_dirs(self.index_dir):
             if path.name == published or (is_build and path.name > published):
                 continue
@@ -118,7 +120,8 @@ class LiveIndex:
                 check_model(index, self.embedder.model_name, self.embedder.dim)
             except SemsearchError:
                 continue
-            logger.error("serving the earlier build %s instead", index.build_id)
+            logger.error("cannot serve the published build (%s); serving the earlier build %s instead",
+                         reason, index.build_id)
             self._swap(Searcher(index, self.embedder, self.retrieval, self.limits))
             return True
         return False

@@ -24,6 +24,7 @@ from .index.glossary import spell_out
 from .index.loader import Index, load_current
 from .ranking.calibration import Calibration, calibration_for
 from .ranking.fusion import IdArray, RetrievalConfig, rank_query
+from .ranking.memo import RankingMemo
 from .records import Hit
 
 logger = logging.getLogger(__name__)
@@ -112,9 +113,11 @@ class Searcher:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     limits: QueryLimits = field(default_factory=QueryLimits)
     calibration: Calibration = field(init=False, repr=False)
+    memo: RankingMemo = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calibration", calibration_for(self.index.manifest.model_name))
+        object.__setattr__(self, "memo", RankingMemo(self.index))
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder, *, retrieval: RetrievalConfig | None = None,
@@ -158,7 +161,7 @@ class Searcher:
         results: list[SearchResult] = []
         for text, searched_as, vector in zip(texts, embedded, vectors, strict=True):
             spent: dict[str, float] = {}
-            hits = rank_query(self.index, text, np.asarray(vector, dtype=np.float32), top_k, self.retrieval,
+            hits = rank_query(self.memo, text, np.asarray(vector, dtype=np.float32), top_k, self.retrieval,
                               self.calibration, allowed=allowed, timings=spent)
             timings = StageTimings(embed_ms, *(spent.get(stage, 0.0) * 1000 for stage in ("dense", "lexical", "rank")))
             results.append(SearchResult(text, searched_as, hits, self.index.manifest, timings,

@@ -126,9 +126,11 @@ class Settings(BaseSettings):
                             description="Port the Slack bot listens on (127.0.0.1) in HTTP mode.")
 
     @model_validator(mode="after")
-    def _weights_fit(self) -> Settings:
+    def _consistent(self) -> Settings:
         if self.chunk_weight + self.sentence_weight > 1:
             raise ValueError("SEMSEARCH_CHUNK_WEIGHT + SEMSEARCH_SENTENCE_WEIGHT must be at most 1")
+        if self.top_k > self.max_top_k:
+            raise ValueError(f"SEMSEARCH_TOP_K ({self.top_k}) must be at most SEMSEARCH_MAX_TOP_K ({self.max_top_k})")
         return self
 
 

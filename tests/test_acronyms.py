@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.index.glossary import (
-    ACRONYMS_FILE,
     Glossary,
     acronym_key,
-    glossary_for,
     mine_glossary,
     read_glossary,
     spell_out,
     spells,
 )
-from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.index.loader import GLOSSARY_FILE
 from semsearch.indexing.build import build_index
+from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.search import Searcher
 
 
@@ -115,22 +113,21 @@ def test_the_build_stores_the_glossary_and_the_query_embedding_uses_it(acronym_n
     embedder = RecordingEmbedder()
     build_index(acronym_notes, tmp_path / "index", embedder)
     searcher = Searcher.open(tmp_path / "index", embedder, retrieval=RetrievalConfig(fusion="dense"))
-    assert ACRONYMS_FILE in searcher.build.manifest.files
-    assert glossary_for(searcher.build).definitions == {"vae": "variational autoencoder"}
-    hits = searcher.search("VAE", top_k=2)
+    assert GLOSSARY_FILE in searcher.manifest.files
+    assert searcher.index.glossary.definitions == {"vae": "variational autoencoder"}
+    result = searcher.search("VAE", top_k=2)
     assert embedder.queries == ["VAE (variational autoencoder)"]
-    assert {h.chunk.heading_path[-1] for h in hits} == {"Autoencoders", "Reading"}
+    assert result.searched_as == "VAE (variational autoencoder)" and result.query == "VAE"
+    assert {h.chunk.heading_path[-1] for h in result.hits} == {"Autoencoders", "Reading"}
 
     off = Searcher.open(tmp_path / "index", embedder,
                         retrieval=RetrievalConfig(fusion="dense", spell_out_acronyms=False))
-    off.search("VAE", top_k=2)
+    assert off.search("VAE", top_k=2).searched_as == "VAE"
     assert embedder.queries[-1] == "VAE"
 
 
-def test_a_build_without_a_glossary_expands_nothing(acronym_notes: Path, tmp_path: Path) -> None:
-    embedder = RecordingEmbedder()
-    build_index(acronym_notes, tmp_path / "index", embedder)
-    build = Searcher.open(tmp_path / "index", embedder).build
-    files = {name: digest for name, digest in build.manifest.files.items() if name != ACRONYMS_FILE}
-    older = replace(build, manifest=replace(build.manifest, files=files))
-    assert read_glossary(older) == Glossary()
+def test_the_stored_glossary_round_trips(acronym_notes: Path, tmp_path: Path) -> None:
+    build_index(acronym_notes, tmp_path / "index", HashingEmbedder())
+    index = Searcher.open(tmp_path / "index", HashingEmbedder()).index
+    raw = (index.path / GLOSSARY_FILE).read_bytes()
+    assert read_glossary(raw) == index.glossary != Glossary()

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from semsearch.evaluation.beir import build_beir_index, calibration_data, doc_run, evaluate, load_dataset, score, score_numpy
 from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.evaluation.beir import build_beir_index, doc_run, evaluate, load_dataset, score, score_numpy
+from semsearch.evaluation.fitting import calibration_data
 from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.search import Searcher
 
@@ -74,8 +75,8 @@ def test_calibration_data_pairs_each_query_with_its_answers_removed(tmp_path: Pa
 
 
 def test_the_sentence_stage_off_builds_no_sentence_vectors(tmp_path: Path) -> None:
+    from semsearch.index.loader import load_current
     from semsearch.index.sentences import SENTENCES_FILE
-    from semsearch.index.format import load_current
 
     dataset = load_dataset(_beir(tmp_path / "tiny"))
     with_stage = build_beir_index(dataset, HashingEmbedder(), tmp_path / "cache")  # type: ignore[arg-type]

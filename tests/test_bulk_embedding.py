@@ -12,8 +12,8 @@ import pytest
 from semsearch.embedders.bulk import BulkSwitchingEmbedder, SupportsBulk
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.embedders.sentence_transformer import cpu_has_native_bf16, pick_precision
-from semsearch.indexing.reuse import embed_in_batches
 from semsearch.indexing.build import build_index
+from semsearch.indexing.reuse import embed_in_batches
 
 
 class CountingEmbedder(HashingEmbedder):

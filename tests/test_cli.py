@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from semsearch.settings import get_settings
 from services.cli import ask, main
 
 from .conftest import SHARED
@@ -80,9 +81,8 @@ def test_corrupt_index_is_one_line(tiny_notes: Path, tmp_path: Path) -> None:
 def test_the_installed_ask_command_runs(tiny_notes: Path, tmp_path: Path) -> None:
     env = {"SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(tmp_path / "index"), "PATH": "",
            "SEMSEARCH_ABSTAIN_THRESHOLD": "0"}
-    ask_bin = Path(sys.executable).parent / "ask"
-    subprocess.run([sys.executable, "-m", "semsearch", "index", str(tiny_notes)], env=env, check=True,
-                   capture_output=True)
+    ask_bin, semsearch_bin = (Path(sys.executable).parent / name for name in ("ask", "semsearch"))
+    subprocess.run([str(semsearch_bin), "index", str(tiny_notes)], env=env, check=True, capture_output=True)
     out = subprocess.run([str(ask_bin), "water the tomatoes"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "garden.txt" in out.stdout
@@ -114,3 +114,33 @@ def test_ask_says_how_it_read_an_acronym(acronym_notes: Path) -> None:
     assert "1. [" in result.stdout and "searched as" not in result.stdout
     assert "searched as" not in CliRunner().invoke(ask, ["VAE", "--json"]).output
     assert "searched as" not in CliRunner().invoke(ask, ["Variational autoencoder"]).output
+
+
+def test_ask_source_filter(tiny_notes: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    result = CliRunner().invoke(ask, ["rotate api keys", "--json", "-k", "3", "--source", "*.txt"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["source"] for line in result.output.splitlines()] == ["garden.txt"]
+
+
+def test_ask_shows_the_cores_abstention(tiny_notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    monkeypatch.setenv("SEMSEARCH_ABSTAIN_THRESHOLD", "1")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(ask, ["rotate api keys"])
+    assert result.exit_code == 0 and result.output.strip() == "Nothing in your notes answers this."
+
+
+def test_an_index_of_an_older_format_is_one_sentence(tiny_notes: Path, tmp_path: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    build = next((tmp_path / "index" / "builds").iterdir())
+    manifest = build / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format_version": 2', '"format_version": 1'))
+    result = CliRunner().invoke(ask, ["rotate api keys"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {build} is an index of format 1 and this semsearch reads format 2. "
+        "Run `semsearch index NOTES_DIR` to rebuild."]
+    rebuilt = CliRunner().invoke(main, ["index", str(tiny_notes)])  # a sync over it rebuilds everything
+    assert rebuilt.exit_code == 0 and "3 embedded" in rebuilt.output
+    assert CliRunner().invoke(ask, ["rotate api keys"]).exit_code == 0

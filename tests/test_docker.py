@@ -4,6 +4,7 @@ indexes an empty volume, serves, refuses an open public bind, and stops cleanly 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +39,33 @@ def test_dockerfile_is_multi_stage_non_root_with_a_cuda_variant() -> None:
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
     assert not sources & ignored, "a file the Dockerfile copies is excluded from the build context"
+
+
+def test_the_image_runs_commands_and_modules_that_exist() -> None:
+    """The Dockerfile's and the entrypoint's commands name `semsearch` subcommands and Python modules
+    this checkout has (a moved module, e.g. the old `semsearch.cli` or `services.ray_serve`, fails)."""
+    import importlib.util
+    import tomllib
+
+    from services.main import main
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["semsearch"] == "services.main:main"
+    lines = [line for path in (ROOT / "Dockerfile", ENTRYPOINT) for line in path.read_text().splitlines()
+             if not line.lstrip().startswith("#")]
+    text = "\n".join(lines)
+    commands = set(re.findall(r"\bsemsearch ([a-z]+)\b", text))
+    assert {"index", "serve"} <= commands <= set(main.commands), commands
+    modules = set(re.findall(r"python3? -m ([\w.]+)", text))
+    modules |= set(re.findall(r"\b((?:semsearch|services)\.\w[\w.]*)", text))
+
+    def exists(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package is missing
+            return False
+
+    assert [m for m in sorted(modules) if not exists(m)] == []
 
 
 def _free_port() -> int:

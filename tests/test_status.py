@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from semsearch.index.format import current_build_dir
+from semsearch.index.status import FILES_FILE, BuildFiles, FileStatus
 from services.cli import main
-from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.indexing.build import build_index, collect_chunks
-from semsearch.index.status import FILES_FILE, BuildFiles, FileStatus, index_status
-from semsearch.index.format import current_build_dir, write_build
 
 
 @pytest.fixture(autouse=True)
@@ -55,22 +53,6 @@ def test_status_without_an_index_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: No index at {tmp_path / 'index'}. Run `semsearch index NOTES_DIR` to build one."]
-
-
-def test_a_build_made_before_files_json_gets_a_status_from_its_manifest(tiny_notes: Path, tmp_path: Path) -> None:
-    (tiny_notes / "broken.txt").write_bytes(b"\x00binary")
-    embedder = HashingEmbedder()
-    chunks, files, skipped = collect_chunks(tiny_notes, embedder, include=["*.md", "*.txt"],
-                                            max_file_bytes=10**6, overlap_tokens=8)
-    write_build(tmp_path / "old", chunks, embedder.embed_documents([c.embed_text for c in chunks]),
-                model_name="hashing", chunking={}, file_count=files,
-                skipped=[{"source": s.source, "reason": s.reason} for s in skipped])
-    status = index_status(tmp_path / "old")
-    assert {f.source: f.status for f in status.files} == {
-        "broken.txt": "skipped", "dropout.md": "indexed", "garden.txt": "indexed", "keys.md": "indexed"}
-    # and the next build, which has no hashes to compare, still reuses every vector
-    report = build_index(tiny_notes, tmp_path / "old", embedder, overlap_tokens=8)
-    assert report.embedded == 0 and {f.status for f in report.files} == {"indexed", "skipped"}
 
 
 def test_files_json_round_trips() -> None:

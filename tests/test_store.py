@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch.index import format as store
+import semsearch.index.format as store
+import semsearch.index.writer as writer
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import (
     IndexBuildError,
@@ -14,6 +15,7 @@ from semsearch.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from semsearch.index.loader import CHUNKS_FILE, GLOSSARY_FILE, REQUIRED_FILES, VECTORS_FILE, load_current
 from semsearch.indexing.build import build_index, index_lock
 from semsearch.records import Chunk
 
@@ -29,26 +31,27 @@ def _vectors(n: int, dim: int = 8) -> np.ndarray:
 
 
 def _write(index_dir: Path, n: int = 5, model: str = "m") -> store.Manifest:
-    return store.write_build(index_dir, _chunks(n), _vectors(n), model_name=model,
+    return writer.write_build(index_dir, _chunks(n), _vectors(n), model_name=model,
                              chunking={"max_tokens": 10}, file_count=1)
 
 
 def test_round_trip(tmp_path: Path) -> None:
     manifest = _write(tmp_path, 5)
-    build = store.load_current(tmp_path, model_name="m", dim=8)
+    build = load_current(tmp_path, model_name="m", dim=8)
     assert build.manifest == manifest
     assert build.chunks == _chunks(5)
-    assert build.index.ntotal == 5
+    assert build.vectors.count() == 5
     assert (tmp_path / "CURRENT").read_text().strip() == manifest.build_id
-    assert set(manifest.files) == {store.VECTORS_FILE, store.CHUNKS_FILE}
+    assert set(manifest.files) == set(REQUIRED_FILES)
+    assert manifest.format_version == store.FORMAT_VERSION == 2
 
 
 def test_missing_index_names_the_path_and_the_fix(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError, match=r"No index at .*semsearch index"):
-        store.load_current(tmp_path / "nowhere")
+        load_current(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("name", [store.VECTORS_FILE, store.CHUNKS_FILE])
+@pytest.mark.parametrize("name", REQUIRED_FILES)
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
 def test_corrupt_files_are_detected_before_faiss_reads_them(tmp_path: Path, name: str, damage: str) -> None:
     manifest = _write(tmp_path)
@@ -62,28 +65,58 @@ def test_corrupt_files_are_detected_before_faiss_reads_them(tmp_path: Path, name
     else:
         path.unlink()
     with pytest.raises(IndexCorruptError, match=name):
-        store.load_current(tmp_path)
+        load_current(tmp_path)
 
 
 def test_unreadable_manifest(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
     (tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE).write_text("{not json")
-    with pytest.raises(IndexCorruptError, match="unreadable"):
-        store.load_current(tmp_path)
+    with pytest.raises(IndexCorruptError, match="is corrupt .not JSON"):
+        load_current(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["null", "[]", '{"files": []}', '{"format_version": 2, "files": []}',
+                                  '{"format_version": 2, "dim": "8"}'])
+def test_a_manifest_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path, text: str) -> None:
+    manifest = _write(tmp_path)
+    (tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE).write_text(text)
+    with pytest.raises((IndexCorruptError, IndexMismatchError)):
+        load_current(tmp_path)
+
+
+def test_a_build_of_an_older_format_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    manifest = _write(tmp_path)
+    path = tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE
+    path.write_text(path.read_text().replace('"format_version": 2', '"format_version": 1'))
+    with pytest.raises(IndexMismatchError, match=r"format 1 and this semsearch reads format 2\. Run `semsearch index"):
+        load_current(tmp_path)
+
+
+def test_chunk_text_with_line_separators_round_trips(tmp_path: Path) -> None:
+    chunks = [Chunk("a", "a\u0085b.md", (), 1, 1, "line \u2028 more \u2029 end", "line \u2028 more")]
+    writer.write_build(tmp_path, chunks, _vectors(1), model_name="m", chunking={}, file_count=1)
+    assert load_current(tmp_path).chunks == chunks
+
+
+def test_every_file_the_build_is_served_from_is_checksummed(tmp_path: Path) -> None:
+    manifest = _write(tmp_path)
+    build_dir = tmp_path / "builds" / manifest.build_id
+    on_disk = {p.name for p in build_dir.iterdir()} - {store.MANIFEST_FILE}
+    assert on_disk == set(manifest.files) and {VECTORS_FILE, CHUNKS_FILE, GLOSSARY_FILE} <= on_disk
 
 
 def test_wrong_model_or_dimension_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, model="model-a")
     with pytest.raises(IndexMismatchError, match="model-a"):
-        store.load_current(tmp_path, model_name="model-b", dim=8)
+        load_current(tmp_path, model_name="model-b", dim=8)
     with pytest.raises(IndexMismatchError):
-        store.load_current(tmp_path, model_name="model-a", dim=16)
+        load_current(tmp_path, model_name="model-a", dim=16)
 
 
 def test_failed_write_publishes_nothing_and_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good = _write(tmp_path)
     calls = {"n": 0}
-    real = store._write_durably
+    real = store.write_durably
 
     def failing(path: Path, data: bytes) -> None:
         calls["n"] += 1
@@ -91,10 +124,10 @@ def test_failed_write_publishes_nothing_and_cleans_up(tmp_path: Path, monkeypatc
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(store, "_write_durably", failing)
+    monkeypatch.setattr(writer, "write_durably", failing)
     with pytest.raises(IndexBuildError, match="No space left on device.*previous index is unchanged"):
         _write(tmp_path, 7)
-    assert store.load_current(tmp_path).manifest.build_id == good.build_id
+    assert load_current(tmp_path).manifest.build_id == good.build_id
     assert [p.name for p in (tmp_path / "builds").iterdir()] == [good.build_id]
     assert not list(tmp_path.glob(".CURRENT*"))
 
@@ -118,4 +151,4 @@ def test_build_of_an_empty_folder_fails_and_keeps_the_old_build(tmp_path: Path, 
     empty.mkdir()
     with pytest.raises(IndexBuildError, match="No notes to index"):
         build_index(empty, index_dir, HashingEmbedder())
-    assert store.load_current(index_dir).manifest.build_id == first.manifest.build_id
+    assert load_current(index_dir).manifest.build_id == first.manifest.build_id

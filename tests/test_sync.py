@@ -13,14 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 import semsearch.reading.chunking as chunking
-from services.cli import main
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError, IndexLockedError
+from semsearch.index.loader import load_current, load_index
+from semsearch.index.status import index_status
 from semsearch.indexing.build import BuildReport, build_index, index_lock
 from semsearch.search import Searcher
-from semsearch.index.sentences import read_sentences
-from semsearch.index.status import index_status
-from semsearch.index.format import load_build, load_current
+from services.cli import main
 
 NOTES = {
     "ops/keys.md": "# Operations\n\n## Keys\n\nRotate API keys every 90 days with the vault CLI.\n\n"
@@ -70,7 +69,7 @@ def sync(notes: Path, index_dir: Path, embedder: CountingEmbedder, **options: ob
 
 def top_sources(index_dir: Path, query: str, k: int = 1) -> list[str]:
     searcher = Searcher.open(index_dir, HashingEmbedder())
-    return [hit.chunk.source for hit in searcher.search(query, top_k=k)]
+    return [hit.chunk.source for hit in searcher.search(query, top_k=k).hits]
 
 
 def chunk_texts(index_dir: Path) -> dict[str, list[str]]:
@@ -92,13 +91,13 @@ def test_first_build_embeds_everything_and_a_rebuild_of_unchanged_notes_embeds_n
     second = sync(notes, index_dir, embedder)
     assert embedder.calls == 0 and second.embedded == 0 and second.reused == second.chunks
     assert second.sentences_embedded == 0 and second.sentences == first.sentences
-    a, b = (read_sentences(load_build(index_dir / "builds" / r.manifest.build_id)) for r in (first, second))
+    a, b = (load_index(index_dir / "builds" / r.manifest.build_id).sentences for r in (first, second))
     assert a is not None and b is not None and np.array_equal(a.vectors, b.vectors)
     assert second.manifest.build_id != first.manifest.build_id  # still a new, complete build
     assert {f.source: f.status for f in second.files} == dict.fromkeys(NOTES, "unchanged")
-    old, new = load_current(index_dir).index, first  # same vectors as a full build
+    old, new = load_current(index_dir).vectors, first  # same vectors as a full build
     full = CountingEmbedder().embed_documents([c.embed_text for c in load_current(index_dir).chunks])
-    assert np.allclose(old.reconstruct_n(0, old.ntotal), full, atol=1e-6) and new.chunks == old.ntotal
+    assert np.allclose(old.vectors(np.arange(old.count())), full, atol=1e-6) and new.chunks == old.count()
 
 
 def test_an_edit_re_embeds_only_the_changed_passage_and_results_follow(notes: Path, index_dir: Path) -> None:
@@ -199,7 +198,7 @@ def test_bad_files_are_recorded_and_never_stop_the_build(
         return real_chunk(note, **kwargs)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    monkeypatch.setattr("semsearch.indexing.chunk_note", chunk_note)
+    monkeypatch.setattr("semsearch.indexing.build.chunk_note", chunk_note)
     report = sync(notes, index_dir, CountingEmbedder(), max_file_bytes=1000)
     files = {f.source: f for f in report.files}
     assert files["image.md"].status == "skipped" and "binary" in files["image.md"].reason
@@ -255,6 +254,6 @@ def test_with_the_real_model_a_sync_reuses_vectors_equal_to_fresh_ones(notes: Pa
     assert report.embedded == 1 and report.reused == report.chunks - 1
     build = load_current(index_dir)
     fresh = embedder.embed_documents([c.embed_text for c in build.chunks])
-    assert np.allclose(build.index.reconstruct_n(0, build.index.ntotal), fresh, atol=1e-4)
-    hits = Searcher.open(index_dir, embedder).search("how do I preserve cucumbers", top_k=1)
+    assert np.allclose(build.vectors.vectors(np.arange(build.vectors.count())), fresh, atol=1e-4)
+    hits = Searcher.open(index_dir, embedder).search("how do I preserve cucumbers", top_k=1).hits
     assert hits[0].chunk.source == "garden.txt"

@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.index.format import BUILDS, MANIFEST_FILE
+from semsearch.index.loader import load_current
 from semsearch.indexing.build import build_index
+from semsearch.live import LiveIndex
 from semsearch.search import Searcher
-from semsearch.index.format import BUILDS, MANIFEST_FILE, load_current
 
 # Builds `notes` into `index`, touching `marker` and then hanging at the chosen phase.
 SCRIPT = """
 import pathlib, sys, time
-import semsearch.index.format as store
+import semsearch.index.writer as writer
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.indexing.build import build_index
 
@@ -37,11 +39,11 @@ class Hanging(HashingEmbedder):
         return super().embed_documents(texts)
 
 if phase == "write":
-    write = store._write_durably
+    write = writer.write_durably
     def write_then_hang(path, data):
         write(path, data)
         hang()
-    store._write_durably = write_then_hang
+    writer.write_durably = write_then_hang
 build_index(pathlib.Path(notes), pathlib.Path(index_dir), Hanging())
 """
 
@@ -50,7 +52,8 @@ build_index(pathlib.Path(notes), pathlib.Path(index_dir), Hanging())
 def test_a_killed_sync_leaves_the_previous_build_serving(tiny_notes: Path, tmp_path: Path, phase: str) -> None:
     index_dir = tmp_path / "index"
     first = build_index(tiny_notes, index_dir, HashingEmbedder()).manifest.build_id
-    searcher = Searcher.open(index_dir, HashingEmbedder())
+    live = LiveIndex(index_dir, HashingEmbedder(), reload_interval=0.0)
+    live.refresh(force=True)
     (tiny_notes / "garden.txt").write_text("Cucumbers\n\nPickle cucumbers with dill in August.\n")
     (tiny_notes / "keys.md").unlink()
     marker = tmp_path / "hanging"
@@ -72,21 +75,21 @@ def test_a_killed_sync_leaves_the_previous_build_serving(tiny_notes: Path, tmp_p
         assert any(not (b / MANIFEST_FILE).exists() for b in (index_dir / BUILDS).iterdir())
 
     assert load_current(index_dir).manifest.build_id == first
-    assert not searcher.reload_if_changed()
-    assert searcher.search("rotate api keys vault", top_k=1)[0].chunk.source == "keys.md"
+    assert not live.refresh()
+    assert live.searcher().search("rotate api keys vault", top_k=1).hits[0].chunk.source == "keys.md"
     assert Searcher.open(index_dir, HashingEmbedder()).manifest.build_id == first
 
     report = build_index(tiny_notes, index_dir, HashingEmbedder())  # the lock died with the process
     assert report.removed == ["keys.md"] and report.embedded == 1
     assert all((b / MANIFEST_FILE).exists() for b in (index_dir / BUILDS).iterdir())
-    assert searcher.reload_if_changed()
-    assert searcher.search("pickle cucumbers dill", top_k=1)[0].chunk.source == "garden.txt"
+    assert live.refresh()
+    assert live.searcher().search("pickle cucumbers dill", top_k=1).hits[0].chunk.source == "garden.txt"
 
 
 def test_two_index_processes_at_once_take_turns_with_wait(tiny_notes: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
-    command = [sys.executable, "-m", "semsearch", "index", str(tiny_notes), "--wait"]
+    command = [sys.executable, "-m", "services.main", "index", str(tiny_notes), "--wait"]
     procs = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     errors = [proc.communicate(timeout=120)[1] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], errors

@@ -16,10 +16,10 @@ from watchfiles import Change
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexNotFoundError
-from semsearch.indexing.build import build_index
-from semsearch.search import Searcher
 from semsearch.index.status import index_status
+from semsearch.indexing.build import build_index
 from semsearch.indexing.watch import notes_filter, watch_notes
+from semsearch.search import Searcher
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -31,7 +31,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 def top_source(index_dir: Path, query: str) -> str | None:
     try:
-        hits = Searcher.open(index_dir, HashingEmbedder()).search(query, top_k=1)
+        hits = Searcher.open(index_dir, HashingEmbedder()).search(query, top_k=1).hits
     except IndexNotFoundError:
         return None
     return hits[0].chunk.source if hits else None
@@ -110,7 +110,7 @@ def test_semsearch_index_watch_runs_until_interrupted(tiny_notes: Path, tmp_path
     index_dir = tmp_path / "index"
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir),
            "SEMSEARCH_WATCH_DEBOUNCE_MS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "semsearch", "index", str(tiny_notes), "--watch"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "services.main", "index", str(tiny_notes), "--watch"], env=env,
                             stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: top_source(index_dir, "water tomatoes") == "garden.txt", timeout=60)

@@ -98,6 +98,8 @@ class SentenceTransformerEmbedder:
         return count_tokens(self._tokenizer, text)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         import torch
 
         autocast = (torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)

@@ -61,9 +61,9 @@ class Manifest:
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            raise IndexCorruptError(f"{where} is not JSON ({exc}). {REBUILD}") from None
+            raise IndexCorruptError(f"{where} is corrupt (not JSON: {exc}). {REBUILD}") from None
         if not isinstance(data, dict):
-            raise IndexCorruptError(f"{where} is not a manifest. {REBUILD}")
+            raise IndexCorruptError(f"{where} is corrupt (not a manifest). {REBUILD}")
         version = data.get("format_version", 1)
         if version != FORMAT_VERSION:
             raise IndexMismatchError(
@@ -76,13 +76,13 @@ class Manifest:
         values = {k: v for k, v in data.items() if k in known}
         for name, kind in types.items():
             if name in values and (not isinstance(values[name], kind) or isinstance(values[name], bool)):
-                raise IndexCorruptError(f"{where} has a malformed `{name}`. {REBUILD}")
+                raise IndexCorruptError(f"{where} is corrupt (a malformed `{name}`). {REBUILD}")
         if not all(isinstance(v, str) for v in values.get("files", {}).values()):
-            raise IndexCorruptError(f"{where} has a malformed `files`. {REBUILD}")
+            raise IndexCorruptError(f"{where} is corrupt (a malformed `files`). {REBUILD}")
         try:
             return cls(**values)
         except TypeError:
-            raise IndexCorruptError(f"{where} lacks required fields. {REBUILD}") from None
+            raise IndexCorruptError(f"{where} is corrupt (required fields missing). {REBUILD}") from None
 
 
 def sha256(data: bytes) -> str:

@@ -26,7 +26,6 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-
 logger = logging.getLogger(__name__)
 
 MAX_EXTRA_WORDS = 2  # a definition has at most len(acronym) + this many words

@@ -2,17 +2,17 @@
 
 Every file is checked against the manifest's sha256 before it is parsed, and anything that does not
 parse or does not fit the rest of the build is an `IndexCorruptError` naming the file. Values
-derived from the build for ranking (exact-match texts, duplicate shingles) are computed on first
-use and belong to the `Index`, so a new build never sees an old build's.
+derived from the build (rows per source here; exact-match texts and shingles in
+`ranking.memo`) are computed on first use and belong to the build's objects, so a new build
+never sees an old build's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -51,19 +51,10 @@ class Index:
     sentences: SentenceIndex | None
     glossary: Glossary
     files: BuildFiles
-    _shingles: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def build_id(self) -> str:
         return self.manifest.build_id
-
-    @cached_property
-    def normalized_texts(self) -> list[str]:
-        """`exact.normalize_text` of every chunk, for exact phrase matching."""
-        from ..ranking.exact import normalize_text
-
-        return [normalize_text(chunk.text) for chunk in self.chunks]
 
     @cached_property
     def rows_by_source(self) -> dict[str, npt.NDArray[np.int64]]:
@@ -72,17 +63,6 @@ class Index:
         for row, chunk in enumerate(self.chunks):
             rows.setdefault(chunk.source, []).append(row)
         return {source: np.asarray(found, dtype=np.int64) for source, found in rows.items()}
-
-    def shingles(self, row: int) -> frozenset[int]:
-        """The duplicate-detection shingles of chunk `row` (`ranking.collapse.shingles`), memoized."""
-        found = self._shingles.get(row)
-        if found is None:
-            from ..ranking.collapse import shingles
-
-            found = shingles(self.chunks[row])
-            with self._lock:
-                self._shingles[row] = found
-        return found
 
 
 def _parse_chunks(raw: bytes, where: Path) -> list[Chunk]:

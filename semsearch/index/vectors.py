@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -156,8 +156,11 @@ def gpu_count() -> int:
 
 
 class FaissStore:
-    """A FAISS index inside an `IndexIDMap2` (ids are the caller's). On a machine where faiss-gpu sees
-    a GPU, a `Flat` store also keeps a GPU copy for unfiltered searches (`use_gpu`)."""
+    """A FAISS index inside an `IndexIDMap2` (ids are the caller's; the file is a standard FAISS
+    index). Searches run on the inner index and translate its positions to ids in NumPy: the ID map's
+    own search translates them in an OpenMP loop, which costs milliseconds per query on a busy
+    machine. On a machine where faiss-gpu sees a GPU, a `Flat` store also keeps a GPU copy for
+    unfiltered searches (`use_gpu`)."""
 
     def __init__(self, dim: int, description: str = FLAT, *, use_gpu: bool | None = None) -> None:
         import faiss
@@ -173,9 +176,9 @@ class FaissStore:
                 inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         self._index = faiss.IndexIDMap2(inner)
         self._params = params
-        self._set_params()
         self._use_gpu = (gpu_count() > 0) if use_gpu is None else use_gpu
-        self._gpu: faiss.Index | None = None
+        self._gpu: Any = None
+        self._refresh()
 
     @classmethod
     def from_faiss(cls, index: object, description: str, *, use_gpu: bool | None = None) -> FaissStore:
@@ -185,16 +188,31 @@ class FaissStore:
             raise ValueError("a FaissStore file holds an IndexIDMap2")
         store = cls(int(index.d), description, use_gpu=use_gpu)
         store._index = index
-        store._set_params()
+        store._refresh()
         return store
 
-    def _set_params(self) -> None:
+    def _refresh(self) -> None:
+        """Re-derive the inner index, its search parameters and the position -> id map."""
         import faiss
 
-        inner = faiss.downcast_index(self._index.index)
+        self._inner = faiss.downcast_index(self._index.index)
         space = faiss.ParameterSpace()
         for name, value in self._params.items():
-            space.set_index_parameter(inner, name, value)
+            space.set_index_parameter(self._inner, name, value)
+        self._ids: IdArray = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        self._identity = bool(np.array_equal(self._ids, np.arange(len(self._ids))))
+        self._positions: dict[int, int] | None = None
+        self._gpu = None
+
+    def _positions_of(self, ids: IdArray) -> IdArray:
+        """The inner index's positions of `ids` (KeyError for an id not in the store)."""
+        if self._identity:
+            if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= len(self._ids)):
+                raise KeyError("ids not in the store")
+            return ids
+        if self._positions is None:
+            self._positions = {int(i): p for p, i in enumerate(self._ids)}
+        return np.asarray([self._positions[int(i)] for i in ids], dtype=np.int64)
 
     def count(self) -> int:
         return int(self._index.ntotal)
@@ -202,12 +220,14 @@ class FaissStore:
     def add(self, ids: IdArray, vectors: FloatArray) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        if len(np.unique(ids)) != len(ids) or np.isin(ids, self._ids).any():
+            raise ValueError("ids must be distinct and new to the store")
         started = time.perf_counter()
         if not self._index.is_trained:
             self._index.train(vectors)
         if len(ids):
             self._index.add_with_ids(vectors, ids)
-        self._gpu = None
+        self._refresh()
         logger.info("added %d vectors to %s in %.2fs", len(ids), self._description, time.perf_counter() - started)
 
     def search(self, queries: FloatArray, k: int, *, allowed: IdArray | None = None) -> tuple[FloatArray, IdArray]:
@@ -215,41 +235,38 @@ class FaissStore:
 
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if allowed is None:
-            scores, ids = self._searcher().search(queries, k)
+            scores, positions = self._searcher().search(queries, k)
         elif len(allowed) <= EXACT_ALLOWED_LIMIT:  # exact: a graph search can miss rare allowed ids
             allowed = np.unique(np.asarray(allowed, dtype=np.int64))
-            known = allowed[self._contains(allowed)]
+            known = allowed[np.isin(allowed, self._ids)]
             return exact_top_k(queries, self.vectors(known), known, k)
         else:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)))
-            scores, ids = self._index.search(queries, k, params=params)
-        scores = np.where(ids >= 0, scores, -np.inf).astype(np.float32)
-        return scores, ids.astype(np.int64)
+            allowed = np.asarray(allowed, dtype=np.int64)
+            inside = np.flatnonzero(np.isin(self._ids, allowed)) if not self._identity else allowed
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(inside, dtype=np.int64))  # kept alive here
+            params = faiss.SearchParameters()
+            params.sel = selector
+            scores, positions = self._inner.search(queries, k, params=params)
+        found = positions >= 0
+        ids = np.where(found, self._ids[np.where(found, positions, 0)] if len(self._ids) else -1, -1)
+        return np.where(found, scores, -np.inf).astype(np.float32), ids.astype(np.int64)
 
-    def _contains(self, ids: IdArray) -> npt.NDArray[np.bool_]:
-        import faiss
-
-        stored = faiss.vector_to_array(self._index.id_map)
-        return np.isin(ids, stored)
-
-    def _searcher(self) -> object:
+    def _searcher(self) -> Any:
         """The index unfiltered searches use: a GPU copy of a Flat store where one is available."""
         if not self._use_gpu or not self._description.startswith(FLAT):
-            return self._index
+            return self._inner
         if self._gpu is None:
             import faiss
 
-            self._gpu = faiss.index_cpu_to_all_gpus(self._index)
+            self._gpu = faiss.index_cpu_to_all_gpus(self._inner)
         return self._gpu
 
     def vectors(self, ids: IdArray) -> FloatArray:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if not len(ids):
             return np.zeros((0, self.dim), dtype=np.float32)
-        try:
-            out: FloatArray = self._index.reconstruct_batch(ids).astype(np.float32)
-        except RuntimeError as exc:
-            raise KeyError(f"ids not in the store: {exc}") from None
+        positions = np.ascontiguousarray(self._positions_of(ids), dtype=np.int64)
+        out: FloatArray = self._inner.reconstruct_batch(positions).astype(np.float32)
         return out
 
     def describe(self) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..errors import IndexBuildError
 from ..records import Chunk
+from ..version import __version__
 from .format import (
     BUILDS,
     MANIFEST_FILE,

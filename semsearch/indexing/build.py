@@ -96,7 +96,7 @@ def read_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], m
 
 def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes: int, overlap_tokens: int,
               real_root: Path | None = None) -> _FileResult:
-    """Read and chunk one note (also a Ray task, `distributed.py`); a failure is recorded, not raised."""
+    """Read and chunk one note (also a Ray task, `indexing/ray.py`); a failure is recorded, not raised."""
     budget = embedder.max_tokens - 2  # the model adds [CLS] and [SEP]
     result = _FileResult(path.relative_to(notes_dir).as_posix())
     try:
@@ -205,8 +205,10 @@ def previous_build(index_dir: Path, *, sentences: bool = True) -> Index | None:
     try:
         return load_current(index_dir, sentences=sentences)
     except SemsearchError as exc:
-        logger.warning("not reusing the previous build: %s", exc)
-        return None
+        logger.warning("not reusing the previous build%s: %s", "'s sentence vectors" if sentences else "", exc)
+    if sentences:  # damaged sentence files need not cost the chunk vectors
+        return previous_build(index_dir, sentences=False)
+    return None
 
 
 def file_record(results: list[_FileResult], previous: Index | None, new: dict[str, int], *,

@@ -5,6 +5,10 @@ checksums, atomic publish) with two parts swapped for Ray ones: `read_files_ray`
 files in parallel Ray Data tasks, and `RayEmbedder` embeds the chunks that need it, longest first,
 in batches spread over a pool of actors (one per GPU with `num_gpus=1`, else one per CPU). The
 vectors come back to this driver, which writes the one published build. Ray is imported lazily.
+
+`ray_embedder` gives the same `RayEmbedder` on its own: an `Embedder` whose `embed_documents` and
+`embed_queries` both run on the actor pool (the queries with the model's query form, e.g. e5's
+`query: ` prefix), so a `Searcher` can use it too.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embedders import FloatArray
+from ..embedders import Embedder, FloatArray
 from ..errors import IndexBuildError
 from ..reading.files import iter_note_paths
 from .build import BuildReport, _FileResult, build_index, read_file
@@ -41,7 +45,7 @@ class ModelRef:
     device: str = "auto"
     precision: str = "auto"
 
-    def load(self) -> Any:
+    def load(self) -> Embedder:
         """The embedder this names, loaded here."""
         from ..embedders import load_embedder
 
@@ -104,8 +108,9 @@ class EmbedActor:
 
 @dataclass(slots=True)
 class RayEmbedder:
-    """An `Embedder` for `build_index` whose `embed_documents` runs on the Ray actor pool; its
-    `count_tokens` needs only the tokenizer, so the chunking tasks can use it anywhere."""
+    """An `Embedder` whose `embed_documents` and `embed_queries` run on the Ray actor pool (made
+    by `ray_embedder`); its `count_tokens` needs only the tokenizer, so the chunking tasks can use
+    it anywhere."""
 
     ref: ModelRef
     model_name: str
@@ -124,7 +129,8 @@ class RayEmbedder:
         return self._embed(texts, queries=False)
 
     def embed_queries(self, texts: Sequence[str]) -> FloatArray:
-        """Query vectors, on the same actor pool (a searcher normally uses a local embedder)."""
+        """Query vectors in input order, on the same actor pool, each actor calling its embedder's
+        `embed_queries` (a searcher normally uses a local embedder: this costs a Ray Data job)."""
         return self._embed(texts, queries=True)
 
     def _embed(self, texts: Sequence[str], *, queries: bool) -> FloatArray:
@@ -180,6 +186,17 @@ def actor_pool(ray: Any, workers: int | None) -> tuple[int, bool]:
     return min(workers or slots, slots), gpus > 0
 
 
+def ray_embedder(ref: ModelRef, *, address: str | None = None, workers: int | None = None,
+                 batch_size: int = 64) -> RayEmbedder:
+    """A `RayEmbedder` for `ref` on the cluster at `address` (`connect`), with `workers` actors
+    (default: one per GPU, else per CPU). The model is loaded once in a Ray task (on a GPU when the
+    actors take one) to learn its name, dimension and token limit, which every actor then checks."""
+    ray = connect(address)
+    actors, gpu = actor_pool(ray, workers)
+    name, dim, max_tokens = ray.get(ray.remote(describe).options(num_gpus=int(gpu)).remote(ref))
+    return RayEmbedder(ref, name, dim, max_tokens, actors=actors, gpu=gpu, batch_size=batch_size)
+
+
 def build_index_ray(notes_dir: Path, index_dir: Path, ref: ModelRef, *, address: str | None = None,
                     workers: int | None = None, batch_size: int = 64, **options: Any) -> BuildReport:
     """`build.build_index` on Ray: the same build and publish, with reading and chunking in Ray
@@ -188,9 +205,6 @@ def build_index_ray(notes_dir: Path, index_dir: Path, ref: ModelRef, *, address:
     must see `notes_dir` at the same path (shared storage); only this driver writes the index."""
     if not notes_dir.is_dir():
         raise IndexBuildError(f"The notes folder {notes_dir} does not exist.")
-    ray = connect(address)
-    actors, gpu = actor_pool(ray, workers)
-    name, dim, max_tokens = ray.get(ray.remote(describe).options(num_gpus=int(gpu)).remote(ref))
-    embedder = RayEmbedder(ref, name, dim, max_tokens, actors=actors, gpu=gpu, batch_size=batch_size)
-    logger.info("indexing on Ray with %d %s embedding actors", actors, "GPU" if gpu else "CPU")
+    embedder = ray_embedder(ref, address=address, workers=workers, batch_size=batch_size)
+    logger.info("indexing on Ray with %d %s embedding actors", embedder.actors, "GPU" if embedder.gpu else "CPU")
     return build_index(notes_dir, index_dir, embedder, batch_size=ONE_CALL, reader=read_files_ray, **options)

@@ -24,6 +24,7 @@ from ..records import Hit
 from .calibration import REFERENCE_RANK, Calibration, term_coverage
 from .collapse import collapse, place
 from .exact import exact_match_counts, exact_terms
+from .memo import RankingMemo
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +187,15 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
                        reference, agree.astype(np.float64), term_coverage(index.lexical, query, cand))
 
 
-def rank_query(index: Index, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
+def rank_query(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
                calibration: Calibration, *, allowed: IdArray | None = None,
                timings: Timings | None = None) -> list[Hit]:
-    """The top_k distinct passages for one query, as calibrated Hits (only rows in `allowed` when
-    it is given). `timings` gets the seconds of the dense, lexical and rank stages added to it."""
+    """The top_k distinct passages of `memo.index` for one query, as calibrated Hits (only rows in
+    `allowed` when it is given). `timings` gets the seconds of the dense, lexical and rank stages
+    added to it."""
     started = time.perf_counter()
     spent = {"dense": 0.0, "lexical": 0.0}
-    hits = _rank(index, query, vector, top_k, config, calibration, allowed, spent)
+    hits = _rank(memo, query, vector, top_k, config, calibration, allowed, spent)
     if timings is not None:
         for stage, seconds in spent.items():
             timings[stage] = timings.get(stage, 0.0) + seconds
@@ -202,8 +204,9 @@ def rank_query(index: Index, query: str, vector: np.ndarray, top_k: int, config:
     return hits
 
 
-def _rank(index: Index, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
+def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
           calibration: Calibration, allowed: IdArray | None, timings: Timings) -> list[Hit]:
+    index = memo.index
     if index.vectors.count() == 0 or (allowed is not None and not len(allowed)):
         return []
     pool = max(config.pool, 3 * top_k)
@@ -211,14 +214,14 @@ def _rank(index: Index, query: str, vector: np.ndarray, top_k: int, config: Retr
     extra: list[int] = []
     if terms and len(index.chunks) <= EXACT_SCAN_LIMIT:  # exact matches the retrievers missed
         rows = range(len(index.chunks)) if allowed is None else [int(i) for i in allowed]
-        norms = index.normalized_texts
+        norms = memo.normalized_texts
         counts = exact_match_counts([norms[i] for i in rows], terms, normalized=True)
         extra = [i for i, count in zip(rows, counts, strict=True) if count]
     cand = candidates(index, query, vector, pool, config, extra=extra, allowed=allowed, timings=timings)
     order = np.argsort(-cand.fused, kind="stable")
     matches = np.zeros(len(cand.ids), dtype=np.int64)
     if terms:
-        norms = index.normalized_texts
+        norms = memo.normalized_texts
         matches = np.asarray(exact_match_counts([norms[int(i)] for i in cand.ids], terms, normalized=True))
         order = np.lexsort((-cand.fused, -matches))  # most terms matched first, then fused score
     window = COLLAPSE_WINDOW_PER_HIT * top_k + 10 if config.collapse else top_k
@@ -228,11 +231,11 @@ def _rank(index: Index, query: str, vector: np.ndarray, top_k: int, config: Retr
         # distinct passages found are the same; only far-down copies go unlisted), unless that
         # window holds fewer than top_k distinct passages.
         groups = collapse([index.chunks[r] for r in rows], threshold=config.collapse_threshold, limit=top_k,
-                          shingles_of=lambda i: index.shingles(rows[i]))
+                          shingles_of=lambda i: memo.shingles(rows[i]))
         if len(groups) < top_k and len(order) > window:
             rows = [int(cand.ids[i]) for i in order]
             groups = collapse([index.chunks[r] for r in rows], threshold=config.collapse_threshold,
-                              limit=top_k, shingles_of=lambda i: index.shingles(rows[i]))
+                              limit=top_k, shingles_of=lambda i: memo.shingles(rows[i]))
     else:
         groups = [(i, []) for i in range(len(rows))]
     probability = cand.probability(calibration)

@@ -46,7 +46,7 @@ async def reload(index: Annotated[LiveIndex, Depends(get_index)]) -> ReloadRespo
     """Check now for a newly published build (instead of at the next query) and serve it."""
     before = index.current.index.build_id if index.current else None
     await run_in_threadpool(index.refresh, force=True)
-    manifest = index.searcher().manifest  # 503 when there is still no index
+    manifest = (await run_in_threadpool(index.searcher)).manifest  # 503 when there is still no index
     reloaded = manifest.build_id != before
     if reloaded:
         logger.info("admin reload: now serving build %s", manifest.build_id)

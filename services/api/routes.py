@@ -32,6 +32,7 @@ from .schemas import (
     Timings,
 )
 
+
 def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
 

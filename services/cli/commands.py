@@ -19,7 +19,7 @@ import click
 from semsearch.embedders import Embedder
 from semsearch.errors import SemsearchError
 from semsearch.settings import Settings, get_settings
-from semsearch.wiring import build_notes, embedder_for, open_live_index, query_limits, retrieval_config
+from semsearch.wiring import build_notes, embedder_for, open_live_index, retrieval_config
 
 from .output import format_hit
 
@@ -50,8 +50,6 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
         bars[0].update(done - bars[0].n)
 
     notes = notes_dir or settings.notes_dir
-    if not quiet:
-        click.echo(f"Indexing {notes} into {settings.index_dir}.", err=True)
     try:
         report = build_notes(
             settings, notes, embedder=embedder, progress=progress, wait=wait, ray_address=ray_address,
@@ -177,7 +175,6 @@ def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: P
                  doc_chunks: str, fit_calibration: bool) -> None:
     """Score a query set (JSONL with id, query, answers, kind) against the index, or `--beir DIR`."""
     from semsearch.evaluation.queries import hits_to_results, load_queries, score_by_kind, write_run
-    from semsearch.search import QueryLimits, Searcher
 
     settings = get_settings()
     if beir_dir is not None:
@@ -190,9 +187,7 @@ def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: P
     if queries is None:
         raise click.UsageError("Give a QUERIES file or --beir DIR.")
     query_set = load_queries(queries)
-    limits = QueryLimits(max(100, top_k), query_limits(settings).max_query_chars)
-    searcher = Searcher.open(settings.index_dir, embedder_for(settings), retrieval=retrieval_config(settings),
-                             limits=limits)
+    searcher = open_live_index(settings.model_copy(update={"max_top_k": max(100, top_k)})).searcher()
     results = searcher.search_many([q.query for q in query_set], top_k=top_k)
     unanswerable = [result for q, result in zip(query_set, results, strict=True) if not q.answers]
     if unanswerable:

@@ -17,7 +17,6 @@ from ray import serve
 from ray.serve import Application
 
 from semsearch.settings import Settings
-
 from services.api.auth import check_bind, load_api_keys
 
 from .app import create_server_app

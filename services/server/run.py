@@ -11,7 +11,6 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from semsearch.settings import Settings
-
 from services.api.auth import check_bind, load_api_keys
 
 from .app import create_server_app
@@ -22,14 +21,16 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 def log_config() -> dict[str, Any]:
-    """uvicorn's logging, plus timestamped INFO lines from `services` (one per request) and
-    warnings from `semsearch`. Applied in every worker process."""
+    """uvicorn's logging, plus timestamped INFO lines from `services` (one per request) and from
+    `semsearch.live` (which build is served, and each switch), and warnings from the rest of
+    `semsearch`. Applied in every worker process."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["semsearch"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     config["handlers"]["semsearch"] = {"class": "logging.StreamHandler", "formatter": "semsearch",
                                        "stream": "ext://sys.stderr"}
     config["loggers"]["services"] = {"handlers": ["semsearch"], "level": "INFO", "propagate": False}
     config["loggers"]["semsearch"] = {"handlers": ["semsearch"], "level": "WARNING", "propagate": False}
+    config["loggers"]["semsearch.live"] = {"handlers": ["semsearch"], "level": "INFO", "propagate": False}
     return config
 
 

@@ -12,7 +12,7 @@ from semsearch.settings import get_settings
 from semsearch.wiring import open_live_index
 
 from .bot import SlackConfigError, check_settings, create_slack_app
-from .transport import run_http, run_socket
+from .transport import missing_http_stack, run_http, run_socket
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.model_copy(update={"slack_mode": args.mode})
     try:
         check_settings(settings)
+        missing = missing_http_stack() if settings.slack_mode == "http" else []
+        if missing:  # before a first build, which can take minutes
+            raise SlackConfigError(f"Slack http mode needs {' and '.join(missing)}: "
+                                   "pip install 'semsearch[slack,api]' (or use --mode socket).")
         # the configured index, built from the notes first if there is none yet; new builds are
         # picked up as they are published
         index = open_live_index(settings, build_if_missing=True)

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from semsearch import Searcher
-from semsearch.errors import QueryError, SemsearchError
+from semsearch.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, QueryError, SemsearchError
 from semsearch.settings import Settings
 
 from .dedup import SeenEvents
@@ -67,6 +67,23 @@ def _secret(value: Any) -> str | None:
 
 SearcherSource = Callable[[], Searcher]
 
+# What Slack users are told when there is nothing to search: the core's messages name server paths,
+# so they go to the log and the channel gets a sentence of its own.
+UNAVAILABLE = ":warning: Search is unavailable right now: "
+_UNAVAILABLE_REASONS: tuple[tuple[type[SemsearchError], str], ...] = (
+    (IndexNotFoundError, "no index has been built yet; run `semsearch index`."),
+    (IndexMismatchError, "the index was built with another embedding model or format; rebuild it with "
+                         "`semsearch index`."),
+    (IndexCorruptError, "the index failed its checks; rebuild it with `semsearch index`."),
+)
+
+
+def unavailable_message(exc: SemsearchError) -> str:
+    """The warning line for a search that could not run, naming no server path."""
+    reason = next((text for kind, text in _UNAVAILABLE_REASONS if isinstance(exc, kind)),
+                  "the bot's log has the details.")
+    return UNAVAILABLE + reason
+
 
 class Answerer:
     """Turns a question into a Slack message (fallback text, blocks) using the search core.
@@ -91,7 +108,7 @@ class Answerer:
             return message, text_blocks(message)
         except SemsearchError as exc:
             logger.error("search failed: %s", exc)
-            message = f":warning: Search is unavailable right now: {exc}"
+            message = unavailable_message(exc)
             return message, text_blocks(message)
         logger.info("answered with %d passage(s)%s", len(result.hits), " (abstained)" if result.abstained else "")
         return answer_text(question, result.hits, abstained=result.abstained), answer_blocks(

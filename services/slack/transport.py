@@ -2,26 +2,36 @@
 
 The HTTP endpoint is a plain Starlette endpoint (`events_endpoint`), so any ASGI server app can
 route to it: `services.server` mounts it inside the API server, `run_http` serves it alone.
+Starlette and uvicorn (the `api` extra) are imported only by the HTTP transport: Socket Mode needs
+just the `slack` extra.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from semsearch.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 LOOPBACK = "127.0.0.1"
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[["Request"], Awaitable["Response"]]
+
+
+def missing_http_stack() -> list[str]:
+    """The packages HTTP mode needs that are not installed (Starlette and uvicorn: the `api` extra)."""
+    return [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
 
 
 def events_endpoint(app: App) -> Endpoint:
@@ -39,6 +49,9 @@ def events_endpoint(app: App) -> Endpoint:
 
 def create_http_app(app: App) -> Starlette:
     """A small ASGI app with only the Slack endpoint and a health check."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True})

@@ -155,10 +155,10 @@ def test_no_index_is_503_without_a_path(make_client: MakeClient, index_dir: Path
 
 def test_core_index_errors_are_503_without_a_path(client: TestClient, monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
-    def corrupt(self: Searcher, query: str, *, top_k: int = 5) -> Any:
+    def corrupt(self: Searcher, query: str, *, top_k: int = 5, source: str | None = None) -> Any:
         raise IndexCorruptError("The index file /srv/secret/index/vectors.faiss is corrupt.")
 
-    monkeypatch.setattr(Searcher, "search_with_manifest", corrupt)
+    monkeypatch.setattr(Searcher, "search", corrupt)
     response = client.post("/query", json={"query": "dropout"})
     assert_error(response, 503, "index_unavailable")
     assert "/srv/secret" not in response.text
@@ -166,17 +166,17 @@ def test_core_index_errors_are_503_without_a_path(client: TestClient, monkeypatc
 
 
 def test_core_query_errors_are_422(build_a: str, make_client: MakeClient) -> None:
-    client = make_client(max_top_k=3)  # the schema allows 10, the server's limit is 3
+    client = make_client(max_top_k=3, top_k=3)  # the pydantic model has no maximum: the core enforces the server's
     message = assert_error(client.post("/query", json={"query": "x", "top_k": 10}), 422, "invalid_request")
-    assert "top_k" in message
+    assert "top_k" in message and "3" in message
 
 
 def test_unexpected_errors_are_500_without_a_trace(build_a: str, make_client: MakeClient,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: Searcher, query: str, *, top_k: int = 5) -> Any:
+    def boom(self: Searcher, query: str, *, top_k: int = 5, source: str | None = None) -> Any:
         raise RuntimeError("exploded reading /srv/secret/file")
 
-    monkeypatch.setattr(Searcher, "search_with_manifest", boom)
+    monkeypatch.setattr(Searcher, "search", boom)
     client = make_client(raise_server_exceptions=False)
     response = client.post("/query", json={"query": "dropout"})
     assert_error(response, 500, "internal_error")

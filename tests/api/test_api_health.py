@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from semsearch import Searcher
+from semsearch import LiveIndex
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.index.format import CURRENT
 
@@ -78,19 +78,26 @@ def test_each_app_has_its_own_registry(build_a: str, make_client: MakeClient) ->
     assert 'route="/query"' not in second.get("/metrics").text
 
 
-def test_search_with_manifest_runs_again_when_a_reload_lands_mid_call(
+def test_a_search_keeps_its_build_when_a_reload_lands_mid_call(
     build_a: str, notes_b: Path, index_dir: Path
 ) -> None:
+    """A Searcher is one build: a new build published and switched to while a search is under way
+    does not change that search (its hits and the build it names are both A's); the next one is B's."""
     published: list[str] = []
 
     class PublishingEmbedder(HashingEmbedder):
         def embed_queries(self, texts: Any) -> Any:
             if not published:  # the first search is under way on build A: publish B and switch
                 published.append(publish(notes_b, index_dir))
-                assert searcher.reload_if_changed()
+                assert live.refresh(force=True)
             return super().embed_queries(texts)
 
-    searcher = Searcher.open(index_dir, PublishingEmbedder())
-    hits, manifest = searcher.search_with_manifest("dropout", top_k=3)
-    assert manifest.build_id == published[0]
-    assert hits and {hit.chunk.source for hit in hits} <= set(NOTES_B)
+    live = LiveIndex(index_dir, PublishingEmbedder(), reload_interval=3600)
+    live.refresh(force=True)
+    first = live.searcher().search("dropout", top_k=3)
+    assert published and live.current is not None and live.current.index.build_id == published[0]
+    assert first.build.build_id == build_a
+    assert first.hits and {hit.chunk.source for hit in first.hits} <= set(NOTES_A)
+    second = live.searcher().search("dropout", top_k=3)
+    assert second.build.build_id == published[0] and live.reloads == 1
+    assert second.hits and {hit.chunk.source for hit in second.hits} <= set(NOTES_B)

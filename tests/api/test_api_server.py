@@ -23,10 +23,10 @@ import uvicorn
 from click.testing import CliRunner
 from fastapi import FastAPI
 
-from services.main import main
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.settings import Settings
 from services.api import create_app
+from services.main import main
 
 from .conftest import NOTES_A, NOTES_B, publish
 
@@ -103,7 +103,7 @@ class SlowEmbedder(HashingEmbedder):
 def test_the_server_stays_responsive_while_queries_run(
     build_a: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("services.api.app.load_embedder", lambda *args, **kwargs: SlowEmbedder())
+    monkeypatch.setattr("semsearch.wiring.load_embedder", lambda *args, **kwargs: SlowEmbedder())
     app = create_app(make_settings())
     with serving(app) as url, httpx.Client(base_url=url, timeout=10) as http:
         started = time.perf_counter()
@@ -178,6 +178,7 @@ def test_semsearch_serve_logs_each_request_and_stops_cleanly_on_sigterm(
     text = "".join(log)
     assert re.search(r"POST /query 200 \d+\.\dms", text), text
     assert "GET /readyz 200" in text
+    assert f"semsearch.live: serving build {build_a}" in text  # which build is served is in the log
     assert "zebra" not in text  # the question is never logged
     assert "semsearch API stopped" in text  # the lifespan ran its cleanup
     assert "Finished server process" in text

@@ -12,8 +12,8 @@ import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.indexing.build import build_index
-from semsearch.settings import Settings
 from semsearch.indexing.watch import watch_notes
+from semsearch.settings import Settings
 from services.api import create_app
 
 from .conftest import MakeClient, assert_error, publish

@@ -106,6 +106,36 @@ def test_a_question_the_notes_do_not_answer(page: Any, server: str) -> None:
     assert page.locator("#weak-results li.result").count() == 5
 
 
+def served_answer(abstained: bool, confident: list[bool]) -> dict[str, Any]:
+    """A `POST /query` body with one passage per entry of `confident`."""
+    results = [{"rank": rank, "score": 0.5, "text": f"Passage number {rank}.", "source": f"note-{rank}.md",
+                "heading_path": ["Notes"], "start_line": 1, "end_line": 3, "chunk_id": f"c{rank}", "also_in": [],
+                "raw_score": 0.1, "confident": sure, "url": None} for rank, sure in enumerate(confident, 1)]
+    return {"query": "routed question", "searched_as": "routed question", "abstained": abstained,
+            "results": results, "index": {"build_id": "b1", "built_at": "2026-01-01T00:00:00+00:00", "model": "m"},
+            "timings_ms": {"embed": 1.0, "dense": 1.0, "lexical": 1.0, "rank": 1.0, "search": 4.0, "total": 5.0}}
+
+
+def test_the_page_shows_the_servers_abstention_as_it_is(page: Any, server: str) -> None:
+    """`abstained` decides, not the page: the server abstained although its passages are marked
+    confident, then answered although most are not."""
+    page.goto(server + "/")
+    answers = [served_answer(True, [True, True]), served_answer(False, [True, False, False])]
+    page.route("**/query", lambda route: route.fulfill(json=answers.pop(0)))
+    search(page, "routed question")
+    assert page.locator("#nothing").is_visible() and page.locator(RESULT).count() == 0
+    assert page.locator("#weak summary").inner_text() == "Show 2 weak matches anyway"
+    page.locator("#weak summary").click()
+    assert page.locator("#weak-results li.result").count() == 2
+    search(page, "routed question again")
+    assert page.locator("#nothing").is_hidden()
+    assert page.locator(RESULT).count() == 1
+    assert page.locator(RESULT).first.locator(".source").inner_text() == "note-1.md"
+    assert page.locator("#weak summary").inner_text() == "2 weaker matches"
+    assert page.locator("#weak-results li.result").first.is_hidden()  # folded away until asked for
+    assert answers == []
+
+
 def test_html_in_a_note_is_shown_as_text_never_run(page: Any, server: str) -> None:
     page.goto(server + "/")
     search(page, "untrusted html markup")
@@ -153,6 +183,18 @@ def test_an_api_error_is_shown(page: Any, serve: Serve) -> None:
     assert error.is_visible()
     assert error.inner_text() == "No index is loaded; run `semsearch index`."
     assert page.locator(RESULT).count() == 0
+
+
+def test_the_servers_query_limit_is_the_pages(page: Any, serve: Serve) -> None:
+    """The page holds no limit of its own: the server's setting decides, and its 422 is shown."""
+    server = serve(max_query_chars=20)
+    page.goto(server + "/")
+    search(page, "water the tomatoes early in the morning")
+    assert page.locator("#error").inner_text() == "The query is 39 characters long; the limit is 20."
+    assert page.locator(RESULT).count() == 0
+    search(page, "water tomatoes")
+    assert page.locator(RESULT).first.locator(".source").inner_text() == "garden.txt"
+    assert page.locator("#error").is_hidden()
 
 
 def test_an_unreachable_api_is_shown(page: Any, server: str) -> None:

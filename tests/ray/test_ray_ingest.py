@@ -11,17 +11,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from services.cli import main
-from semsearch.indexing.ray import ModelRef, build_index_ray
 from semsearch.embedders import Embedder, load_embedder
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError
 from semsearch.evaluation.queries import load_queries
+from semsearch.index.loader import Index, load_current
 from semsearch.indexing.build import BuildReport, build_index
-from semsearch.search import Searcher
-from semsearch.index.sentences import read_sentences
+from semsearch.indexing.ray import ModelRef, build_index_ray
+from semsearch.search import QueryLimits, Searcher
 from semsearch.settings import bundled_notes_dir
-from semsearch.index.format import LoadedBuild, load_current
+from services.cli import main
 
 from ..conftest import SHARED
 
@@ -30,16 +29,17 @@ EVAL = SHARED / "eval" / "notes-dev.jsonl"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def vectors(build: LoadedBuild) -> np.ndarray:
-    return np.asarray(build.index.reconstruct_n(0, build.index.ntotal))
+def vectors(index: Index) -> np.ndarray:
+    """Every dense vector of the build, by chunk row."""
+    return index.vectors.vectors(np.arange(index.vectors.count(), dtype=np.int64))
 
 
 def top10(index_dir: Path, embedder: Embedder) -> list[list[str]]:
     """Top 10 of the dev queries (a few fixed ones where shared/eval is not beside the checkout)."""
     queries = ([q.query for q in load_queries(EVAL)] if EVAL.is_file() else
                ["what is inverted dropout", "ELU vs ReLU", "adam vs rmsprop", "VAE", "word2vec negative sampling"])
-    hits = Searcher.open(index_dir, embedder, max_top_k=10).search_many(queries, top_k=10)
-    return [[h.chunk.id for h in row] for row in hits]
+    results = Searcher.open(index_dir, embedder, limits=QueryLimits(max_top_k=10)).search_many(queries, top_k=10)
+    return [[h.chunk.id for h in result.hits] for result in results]
 
 
 def assert_same_build(local: BuildReport, remote: BuildReport, local_dir: Path, ray_dir: Path,
@@ -49,11 +49,12 @@ def assert_same_build(local: BuildReport, remote: BuildReport, local_dir: Path, 
     assert b.chunks == a.chunks
     np.testing.assert_allclose(vectors(b), vectors(a), atol=atol, rtol=0)
     ma, mb = a.manifest, b.manifest
-    assert (mb.model_name, mb.dim, mb.chunking, mb.file_count, mb.skipped, mb.index_type) == (
-        ma.model_name, ma.dim, ma.chunking, ma.file_count, ma.skipped, ma.index_type)
+    assert (mb.model_name, mb.dim, mb.chunking, mb.file_count, mb.vector_store) == (
+        ma.model_name, ma.dim, ma.chunking, ma.file_count, ma.vector_store)
     assert set(mb.files) == set(ma.files)
+    assert b.files.files == a.files.files  # files.json: the same record of every file (skipped ones too)
     assert (remote.sentences, remote.sentences_embedded) == (local.sentences, local.sentences_embedded)
-    sa, sb = read_sentences(a), read_sentences(b)
+    sa, sb = a.sentences, b.sentences
     assert sa is not None and sb is not None and np.array_equal(sb.starts, sa.starts)
     np.testing.assert_allclose(sb.vectors.astype(np.float32), sa.vectors.astype(np.float32), atol=max(atol, 1e-3))
     assert top10(ray_dir, embedder) == top10(local_dir, embedder)
@@ -70,6 +71,7 @@ def test_ray_ingest_equals_local_ingest(ray_local: Any, notes: Path, tmp_path: P
     local = build_index(notes, tmp_path / "local", HashingEmbedder())
     remote = build_index_ray(notes, tmp_path / "ray", ModelRef("hashing"), workers=2, batch_size=16)
     assert remote.skipped and remote.skipped[0].source == "empty.md"
+    assert load_current(tmp_path / "ray").files.by_source()["empty.md"].status == "skipped"
     assert remote.embedded == local.embedded > 100
     assert_same_build(local, remote, tmp_path / "local", tmp_path / "ray", HashingEmbedder(), atol=1e-6)
     a, b = load_current(tmp_path / "local"), load_current(tmp_path / "ray")

@@ -1,5 +1,5 @@
-"""`semsearch serve --ray`: a Ray Serve deployment of 2 replicas of `create_app` answers the same
-HTTP contract over a real socket on 127.0.0.1."""
+"""`semsearch serve --ray`: a Ray Serve deployment of 2 replicas of `create_server_app` (the app
+`semsearch serve` runs) answers the same HTTP contract over a real socket on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
-from services.api import create_app
+from services.server import create_server_app
 
 from ..api.conftest import NOTES_A, assert_error, write_notes
 
@@ -41,13 +41,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def served(ray_local: Any, settings: Settings) -> Iterator[str]:
     from ray import serve
 
-    from services.ray_serve import start
+    from services.server.ray_serve import start
 
     start(settings)  # returns once both replicas are up
     try:
         yield f"http://127.0.0.1:{settings.port}"
     finally:
-        serve.shutdown()
+        serve.shutdown()  # type: ignore[no-untyped-call]
 
 
 def test_two_replicas_answer_post_query_like_the_local_app(served: str, settings: Settings) -> None:
@@ -60,7 +60,7 @@ def test_two_replicas_answer_post_query_like_the_local_app(served: str, settings
         answers = [http.post("/query", json=QUERY) for _ in range(6)]
         ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
-    with TestClient(create_app(settings.model_copy(update={"port": 0}))) as local:
+    with TestClient(create_server_app(settings.model_copy(update={"port": 0}))) as local:
         expected = local.post("/query", json=QUERY).json()
     for response in answers:
         assert response.status_code == 200, response.text
@@ -76,7 +76,7 @@ def test_errors_keep_the_one_error_shape(served: str) -> None:
 
 
 def test_min_replicas_above_max_is_refused(settings: Settings) -> None:
-    from services.ray_serve import build_app
+    from services.server.ray_serve import build_app
 
     with pytest.raises(ValueError, match="SEMSEARCH_RAY_MIN_REPLICAS"):
         build_app(settings.model_copy(update={"ray_min_replicas": 3}))

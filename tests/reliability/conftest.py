@@ -17,7 +17,15 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, registered by import)
     notes_a,
     notes_b,
 )
-from tests.slack.conftest import app, fake_slack, searcher, settings, slack_notes  # noqa: F401
+from tests.slack.conftest import (  # noqa: F401  (fixtures, registered by import)
+    app,
+    fake_slack,
+    live,
+    searcher,
+    settings,
+    slack_index,
+    slack_notes,
+)
 
 
 def rss_mib() -> float:

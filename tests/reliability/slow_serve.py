@@ -7,10 +7,10 @@ import os
 import time
 from collections.abc import Sequence
 
-import services.api.app
-from services.main import main
+import semsearch.wiring
 from semsearch.embedders import FloatArray
 from semsearch.embedders.hashing import HashingEmbedder
+from services.main import main
 
 
 class SlowEmbedder(HashingEmbedder):
@@ -20,5 +20,6 @@ class SlowEmbedder(HashingEmbedder):
 
 
 if __name__ == "__main__":
-    services.api.app.load_embedder = lambda *args, **kwargs: SlowEmbedder()  # type: ignore[assignment]
+    # every edge gets its embedder through `semsearch.wiring.embedder_for`, which calls this
+    semsearch.wiring.load_embedder = lambda *args, **kwargs: SlowEmbedder()  # type: ignore[attr-defined]
     main()

@@ -184,16 +184,16 @@ def test_a_query_past_its_budget_gets_504_and_frees_its_worker(
     queries after them are served at once, while the slow threads are still sleeping."""
     started: list[str] = []
     finished: list[str] = []
-    real = Searcher.search_with_manifest
+    real = Searcher.search
 
-    def search(self: Searcher, query: str, *, top_k: int = 5) -> Any:
+    def search(self: Searcher, query: str, *, top_k: int = 5, source: str | None = None) -> Any:
         if query.startswith("slow"):
             started.append(query)
             time.sleep(SLOW_SECONDS)
             finished.append(query)
-        return real(self, query, top_k=top_k)
+        return real(self, query, top_k=top_k, source=source)
 
-    monkeypatch.setattr(Searcher, "search_with_manifest", search)
+    monkeypatch.setattr(Searcher, "search", search)
     app = create_app(make_settings(query_timeout=0.25), reload_interval=0.0)
 
     async def two_threads(scope: Any, receive: Any, send: Any) -> None:

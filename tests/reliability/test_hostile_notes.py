@@ -87,13 +87,14 @@ def test_a_hostile_folder_reads_nothing_outside_and_skips_bad_files_with_reasons
     assert skipped["loop.md"] == "broken symlink"
     assert all(reason for reason in skipped.values())
 
-    indexed = {c.source for c in Searcher.open(index_dir, HashingEmbedder()).build.chunks}
+    indexed = {c.source for c in Searcher.open(index_dir, HashingEmbedder()).index.chunks}
     assert {"good.md", "sub/nested.txt", "v1..v2.md", "latin1.md", "inside-link.md"} <= indexed
     assert "utf16.txt" in indexed  # UTF-16 with a byte-order mark is read as text
     assert not indexed & {"..dotdot.md", "linked-dir/secret.md", "parent/notes/good.md"}
     assert "garbage.md" in indexed | set(skipped)  # decoded somehow, or skipped with a reason
     assert not indexed & set(skipped)
     searcher = Searcher.open(index_dir, HashingEmbedder())
-    assert all("zebra-kumquat" not in c.text for c in searcher.build.chunks)
-    assert searcher.search("exploding gradients clipping", top_k=1)[0].chunk.source in {"good.md", "inside-link.md"}
+    assert all("zebra-kumquat" not in c.text for c in searcher.index.chunks)
+    top = searcher.search("exploding gradients clipping", top_k=1).hits
+    assert top[0].chunk.source in {"good.md", "inside-link.md"}
     figures.update(indexed=len(indexed), skipped=len(skipped), files_opened=len(seen))

@@ -8,21 +8,24 @@ import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from semsearch.index import format as store
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexBuildError
+from semsearch.index import format as store
+from semsearch.index import writer
+from semsearch.index.loader import load_current
 from semsearch.indexing.build import build_index
-from services.api.live_index import CORRUPT_MESSAGE, MISMATCH_MESSAGE
+from services.api.errors import CORRUPT_MESSAGE, MISMATCH_MESSAGE
 from tests.api.conftest import MakeClient, assert_error, publish
 
 # every file the server reads, each verified against manifest.json before FAISS, json or numpy sees it
 SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "lexical.json", "lexical.npz", "sentences.npy", "sentence_owner.npy",
-                "acronyms.json", "manifest.json"]
+                "glossary.json", "files.json", "manifest.json"]
 DAMAGES = ["truncate", "flip"]
 
 
@@ -78,7 +81,7 @@ def test_damaged_files_never_crash_the_process(build_a: str, index_dir: Path, fi
     for name in SERVED_FILES:
         for how in DAMAGES:
             damage(build / name, how)
-            result = subprocess.run([sys.executable, "-m", "semsearch", "ask", "dropout"], env=env,
+            result = subprocess.run([sys.executable, "-m", "services.main", "ask", "dropout"], env=env,
                                     capture_output=True, text=True, timeout=60)
             (build / name).write_bytes(pristine[name])
             assert result.returncode == 1, (name, how, result.returncode, result.stderr)
@@ -99,11 +102,23 @@ def snapshot(index_dir: Path) -> tuple[str, list[str], list[str]]:
             sorted(p.name for p in index_dir.iterdir() if p.name not in {store.CURRENT, store.BUILDS, ".lock"}))
 
 
+def patch_writes(patch: pytest.MonkeyPatch, write: Callable[[Path, bytes], None]) -> None:
+    """Every durable write of a build goes through `write`: the build's files and manifest (the
+    writer) and the new `CURRENT` (`format.publish`)."""
+    patch.setattr(writer, "write_durably", write)
+    patch.setattr(store, "write_durably", write)
+
+
 def count_writes(notes: Path, tmp_path: Path) -> int:
     calls: list[Path] = []
-    real = store._write_durably
+    real = store.write_durably
+
+    def counting(path: Path, data: bytes) -> None:
+        calls.append(path)
+        real(path, data)
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store, "_write_durably", lambda path, data: (calls.append(path), real(path, data)))
+        patch_writes(patch, counting)
         build_index(notes, tmp_path / "count-index", HashingEmbedder())
     return len(calls)
 
@@ -114,7 +129,7 @@ def test_an_io_error_at_any_write_fails_loudly_and_changes_nothing(
 ) -> None:
     before = snapshot(index_dir)
     writes = count_writes(notes_b, tmp_path)
-    real_write, real_fsync, real_replace = store._write_durably, os.fsync, os.replace
+    real_write, real_fsync, real_replace = store.write_durably, os.fsync, os.replace
     points = [f"write{n}" for n in range(1, writes + 1)] + ["fsync", "replace"]
     for point in points:
         seen = {"write": 0}
@@ -136,13 +151,13 @@ def test_an_io_error_at_any_write_fails_loudly_and_changes_nothing(
             real_replace(src, dst)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(store, "_write_durably", write)
+            patch_writes(patch, write)
             patch.setattr(store.os, "fsync", fsync)
             patch.setattr(store.os, "replace", replace)
             with pytest.raises(IndexBuildError, match=f"{os.strerror(code)}.*previous index is unchanged"):
                 build_index(notes_b, index_dir, HashingEmbedder())
         assert snapshot(index_dir) == before, point
-        assert store.load_current(index_dir).manifest.build_id == build_a
+        assert load_current(index_dir).manifest.build_id == build_a
     figures.update(fault_points=len(points))
 
 
@@ -157,13 +172,13 @@ def test_a_real_file_size_limit_fails_the_build_and_cleans_up(build_a: str, inde
 
     before = snapshot(index_dir)
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
-    result = subprocess.run([sys.executable, "-m", "semsearch", "index", str(bundled_notes_dir())],
+    result = subprocess.run([sys.executable, "-m", "services.main", "index", str(bundled_notes_dir())],
                             env=env, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
     assert result.returncode == 1, result.stderr
     assert "File too large" in result.stderr and "previous index is unchanged" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(index_dir) == before
-    assert store.load_current(index_dir).manifest.build_id == build_a
+    assert load_current(index_dir).manifest.build_id == build_a
 
 
 # -- item 5: the wrong model ------------------------------------------------------------------------
@@ -175,7 +190,7 @@ class OtherModel(HashingEmbedder):
 
 def test_an_index_built_with_another_model_is_refused(build_a: str, make_client: MakeClient,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("services.api.app.load_embedder", lambda *args, **kwargs: OtherModel())
+    monkeypatch.setattr("semsearch.wiring.load_embedder", lambda *args, **kwargs: OtherModel())
     client = make_client()
     assert assert_error(client.get("/readyz"), 503, "index_unavailable") == MISMATCH_MESSAGE
     assert assert_error(client.post("/query", json={"query": "dropout"}), 503,

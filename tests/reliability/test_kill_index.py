@@ -13,8 +13,9 @@ from pathlib import Path
 
 from semsearch import Searcher
 from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.index.format import BUILDS, CURRENT, MANIFEST_FILE
+from semsearch.index.loader import load_current
 from semsearch.settings import bundled_notes_dir
-from semsearch.index.format import BUILDS, CURRENT, MANIFEST_FILE, load_current
 
 KILLS = 20
 GOLDEN = ["inverted dropout", "learning rate finder", "batch normalization", "gradient descent momentum",
@@ -23,14 +24,14 @@ GOLDEN = ["inverted dropout", "learning rate finder", "batch normalization", "gr
 
 def index_command(notes: Path, index_dir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
-    return subprocess.Popen([sys.executable, "-m", "semsearch", "index", str(notes)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "services.main", "index", str(notes)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def golden_answers(index_dir: Path) -> tuple[str, list[list[str]]]:
     """The published build id and the top-3 chunk ids of each golden query (loads and verifies it)."""
     searcher = Searcher.open(index_dir, HashingEmbedder())
-    return searcher.manifest.build_id, [[h.chunk.id for h in searcher.search(q, top_k=3)] for q in GOLDEN]
+    return searcher.manifest.build_id, [[h.chunk.id for h in searcher.search(q, top_k=3).hits] for q in GOLDEN]
 
 
 def test_sigkill_at_random_moments_leaves_the_old_or_the_new_build(

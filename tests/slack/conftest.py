@@ -1,4 +1,5 @@
-"""A fake Slack Web API on 127.0.0.1, signed requests, and a Bolt app over a tiny hashing index."""
+"""A fake Slack Web API on 127.0.0.1, signed requests, and a Bolt app over a live index of a tiny
+hashing build."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from pydantic import SecretStr
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
-from semsearch import Searcher
+from semsearch import LiveIndex, Searcher
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.indexing.build import build_index
+from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.settings import Settings
 from services.slack import create_slack_app
 
@@ -131,18 +132,34 @@ def settings(tmp_path: Path) -> Settings:
                     notes_base_url="https://notes.example/blob/main/")
 
 
-@pytest.fixture
-def searcher(slack_notes: Path, tmp_path: Path) -> Searcher:
-    embedder = HashingEmbedder()
-    build_index(slack_notes, tmp_path / "slack-index", embedder)
-    # the hashing embedder scores low; this threshold keeps the matching note confident
-    return Searcher.open(tmp_path / "slack-index", embedder, retrieval=RetrievalConfig(abstain_threshold=0.1))
+# the hashing embedder scores low; this threshold keeps the matching note confident
+RETRIEVAL = RetrievalConfig(abstain_threshold=0.1)
 
 
 @pytest.fixture
-def app(searcher: Searcher, settings: Settings, fake_slack: FakeSlack) -> App:
+def slack_index(slack_notes: Path, tmp_path: Path) -> Path:
+    index_dir = tmp_path / "slack-index"
+    build_index(slack_notes, index_dir, HashingEmbedder())
+    return index_dir
+
+
+@pytest.fixture
+def live(slack_index: Path) -> LiveIndex:
+    """The live index the bot answers from; it looks for a new build on every question."""
+    index = LiveIndex(slack_index, HashingEmbedder(), retrieval=RETRIEVAL, reload_interval=0.0)
+    index.refresh(force=True)
+    return index
+
+
+@pytest.fixture
+def searcher(live: LiveIndex) -> Searcher:
+    return live.searcher()
+
+
+@pytest.fixture
+def app(live: LiveIndex, settings: Settings, fake_slack: FakeSlack) -> App:
     client = WebClient(token="xoxb-test", base_url=f"{fake_slack.url}/api/")
-    return create_slack_app(searcher, settings, client=client)
+    return create_slack_app(live.searcher, settings, client=client)
 
 
 def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:

@@ -5,14 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
+from semsearch import LiveIndex
+from semsearch.embedders.hashing import HashingEmbedder
+from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
+from services.slack import create_slack_app
 from services.slack.formatting import ACTION_SHARE, ACTION_VOTE_UP, NOTHING_FOUND, USAGE
 
 from .conftest import (
+    RETRIEVAL,
     FakeSlack,
     action_body,
     command_body,
@@ -33,9 +40,11 @@ def blocks_text(body: dict[str, Any]) -> str:
 
 
 def ask(app: App, fake: FakeSlack, text: str) -> dict[str, Any]:
+    """The reply to one `/ask` (the newest response, after any earlier ones)."""
+    before = len(fake.named("/respond/cmd"))
     response = app.dispatch(signed_request(command_body(text, fake), FORM))
     assert response.status == 200
-    return fake.wait_for("/respond/cmd")[-1].body
+    return fake.wait_for("/respond/cmd", count=before + 1)[-1].body
 
 
 def test_bad_signature_is_rejected(app: App, fake_slack: FakeSlack) -> None:
@@ -178,3 +187,35 @@ def test_http_transport_serves_slack_events(app: App) -> None:
         assert client.post("/slack/events", content=body, headers=headers).json() == {"challenge": "c-456"}
         headers["x-slack-signature"] = "v0=bad"
         assert client.post("/slack/events", content=body, headers=headers).status_code == 401
+
+
+BACKUPS = "# Databases\n\n## Restoring backups\n\nRestore postgres backups nightly with pg_restore.\n"
+
+
+def test_the_bot_follows_a_newly_published_build(
+        app: App, live: LiveIndex, slack_notes: Path, slack_index: Path, fake_slack: FakeSlack) -> None:
+    question = "how do I restore postgres backups with pg_restore"
+    first = live.searcher().index.build_id
+    assert "backups.md" not in blocks_text(ask(app, fake_slack, question))
+    (slack_notes / "backups.md").write_text(BACKUPS)
+    second = build_index(slack_notes, slack_index, HashingEmbedder()).manifest.build_id
+    assert second != first
+    reply = ask(app, fake_slack, question)  # the next answer comes from the new build
+    text = blocks_text(reply)
+    assert "backups.md" in text and "Restoring backups" in text and "*postgres* *backups*" in text
+    assert live.searcher().index.build_id == second and live.reloads == 1
+    assert "keys.md" in blocks_text(ask(app, fake_slack, "how do I rotate API keys"))  # the rest is still there
+
+
+def test_before_the_first_build_the_bot_says_search_is_unavailable_then_answers(
+        slack_notes: Path, tmp_path: Path, settings: Settings, fake_slack: FakeSlack) -> None:
+    index_dir = tmp_path / "not-built-yet"
+    live = LiveIndex(index_dir, HashingEmbedder(), retrieval=RETRIEVAL, reload_interval=0.0)
+    app = create_slack_app(live.searcher, settings,
+                           client=WebClient(token="xoxb-test", base_url=f"{fake_slack.url}/api/"))
+    reply = ask(app, fake_slack, "how do I rotate API keys")
+    assert reply["text"] == (":warning: Search is unavailable right now: no index has been built yet; "
+                             "run `semsearch index`.")
+    assert str(tmp_path) not in json.dumps(reply)  # a server path is for the log, not for Slack
+    build_index(slack_notes, index_dir, HashingEmbedder())
+    assert "keys.md" in blocks_text(ask(app, fake_slack, "how do I rotate API keys"))

@@ -6,15 +6,17 @@ import json
 
 import pytest
 
+from semsearch.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, ModelLoadError, SemsearchError
 from semsearch.records import Chunk, Hit
 from semsearch.settings import Settings
-from services.slack.bot import SlackConfigError, check_settings, strip_mentions
+from services.slack.bot import UNAVAILABLE, SlackConfigError, check_settings, strip_mentions, unavailable_message
 from services.slack.dedup import SeenEvents
 from services.slack.formatting import (
     BUTTON_VALUE_LIMIT,
     NOTHING_FOUND,
     SECTION_LIMIT,
     answer_blocks,
+    answer_text,
     button_value,
     escape,
     highlight,
@@ -39,17 +41,29 @@ def test_highlight_bolds_whole_query_words_only() -> None:
 
 
 def test_long_passages_fit_slack_limits() -> None:
-    blocks = answer_blocks("word", [make_hit("word " * 2000)])
+    blocks = answer_blocks("word", [make_hit("word " * 2000)], abstained=False)
     assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
 
 
 def test_unconfident_hits_are_not_shown() -> None:
-    blocks = answer_blocks("q", [make_hit("weak", confident=False)])
+    blocks = answer_blocks("q", [make_hit("weak", confident=False)], abstained=False)
     assert blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": NOTHING_FOUND}}]
+    assert answer_text("q", [make_hit("weak", confident=False)], abstained=False) == NOTHING_FOUND
+
+
+def test_the_core_abstention_is_shown_as_it_is() -> None:
+    """The search core decides abstention (SearchResult.abstained); the bot never decides it again."""
+    hits = [make_hit("a confident passage")]
+    assert answer_blocks("q", hits, abstained=True) == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": NOTHING_FOUND}}]
+    assert answer_text("q", hits, abstained=True) == NOTHING_FOUND
+    shown = answer_blocks("q", hits, abstained=False)
+    assert len(shown) == 4 and shown[-1]["type"] == "actions"  # header, passage, its context, buttons
+    assert answer_text("q", hits, abstained=False) == "1 passage(s) for: q"
 
 
 def test_link_quotes_the_path_and_cites_lines() -> None:
-    text = json.dumps(answer_blocks("q", [make_hit("x")], base_url="https://h/notes"))
+    text = json.dumps(answer_blocks("q", [make_hit("x")], abstained=False, base_url="https://h/notes"))
     assert "https://h/notes/a/b%20c.md#L3-L9|a/b c.md" in text
 
 
@@ -77,13 +91,20 @@ def test_seen_events_is_bounded_and_expires() -> None:
 
 def test_missing_tokens_are_named() -> None:
     with pytest.raises(SlackConfigError, match="SEMSEARCH_SLACK_SIGNING_SECRET"):
-        check_settings(Settings(slack_bot_token="xoxb-1"))  # type: ignore[arg-type]
+        check_settings(Settings(slack_bot_token="xoxb-1"))
     with pytest.raises(SlackConfigError, match="SEMSEARCH_SLACK_APP_TOKEN"):
-        check_settings(Settings(slack_bot_token="xoxb-1", slack_mode="socket"))  # type: ignore[arg-type]
+        check_settings(Settings(slack_bot_token="xoxb-1", slack_mode="socket"))
 
 
 def test_the_answer_says_how_an_acronym_was_searched() -> None:
-    header = answer_blocks("VAE", [make_hit("x")], searched_as="VAE (variational autoencoder)")[0]["text"]["text"]
+    header = answer_blocks("VAE", [make_hit("x")], abstained=False,
+                           searched_as="VAE (variational autoencoder)")[0]["text"]["text"]
     assert header == "You asked: _VAE_ (searched as _VAE (variational autoencoder)_)"
-    plain = answer_blocks("dropout", [make_hit("x")], searched_as="dropout")[0]["text"]["text"]
+    plain = answer_blocks("dropout", [make_hit("x")], abstained=False, searched_as="dropout")[0]["text"]["text"]
     assert plain == "You asked: _dropout_"
+
+
+@pytest.mark.parametrize("error", [IndexNotFoundError, IndexCorruptError, IndexMismatchError, ModelLoadError])
+def test_an_unavailable_search_is_one_line_that_names_no_server_path(error: type[SemsearchError]) -> None:
+    message = unavailable_message(error("The index file /srv/secret/index/builds/x/chunks.jsonl is corrupt."))
+    assert message.startswith(UNAVAILABLE) and "/srv" not in message and "\n" not in message

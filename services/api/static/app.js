@@ -122,19 +122,23 @@
     errorBox.hidden = false;
   }
 
+  // Whether anything answers is the server's decision (`abstained`), shown as it is: when it
+  // abstained, every passage is a weak match behind the details element; otherwise the confident
+  // passages are the answer and the weaker ones wait behind it.
   function render(body) {
     reset();
     const terms = queryTerms(body.query);
     const results = body.results || [];
-    const sure = results.filter((r) => r.confident !== false);
-    const unsure = results.filter((r) => r.confident === false);
+    const abstained = body.abstained === true;
+    const sure = abstained ? [] : results.filter((r) => r.confident !== false);
+    const unsure = abstained ? results : results.filter((r) => r.confident === false);
     list.append(...sure.map((r) => resultItem(r, terms)));
-    nothing.hidden = sure.length > 0;
+    nothing.hidden = !abstained;
     if (unsure.length) {
       weakList.append(...unsure.map((r) => resultItem(r, terms)));
-      weak.querySelector("summary").textContent = sure.length
-        ? `${unsure.length} weaker ${unsure.length === 1 ? "match" : "matches"}`
-        : `Show ${unsure.length} weak ${unsure.length === 1 ? "match" : "matches"} anyway`;
+      weak.querySelector("summary").textContent = abstained
+        ? `Show ${unsure.length} weak ${unsure.length === 1 ? "match" : "matches"} anyway`
+        : `${unsure.length} weaker ${unsure.length === 1 ? "match" : "matches"}`;
       weak.hidden = false;
     }
     const count = sure.length === 1 ? "1 passage" : `${sure.length} passages`;

@@ -1,4 +1,5 @@
-"""Index choice by corpus size, HNSW recall on clustered vectors, and the manifest round trip."""
+"""Vector store choice by corpus size, HNSW recall on clustered vectors, and the manifest round trip
+(the VectorStore contract itself: tests/contracts/test_vector_stores.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import faiss
 import numpy as np
 import pytest
 
-from semsearch.index import vectors as ann
+import semsearch.index.vectors as ann
+from semsearch.evaluation.recall import recall_at_k
+from semsearch.index.loader import load_current
+from semsearch.index.writer import write_build
 from semsearch.records import Chunk
-from semsearch.index.format import load_current, write_build
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -23,28 +26,29 @@ def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.nd
 
 
 def test_small_corpora_are_exact_and_large_ones_use_hnsw() -> None:
-    assert ann.choose_index_type(10) == "Flat"
-    assert ann.choose_index_type(ann.FLAT_LIMIT - 1) == "Flat"
-    assert ann.choose_index_type(ann.FLAT_LIMIT).startswith("HNSW32,Flat|efSearch=")
-    assert ann.choose_index_type(500, flat_limit=100).startswith("HNSW")
+    assert ann.choose_store_type(10) == "Flat"
+    assert ann.choose_store_type(ann.FLAT_LIMIT - 1) == "Flat"
+    assert ann.choose_store_type(ann.FLAT_LIMIT).startswith("HNSW32,Flat|efSearch=")
+    assert ann.choose_store_type(500, flat_limit=100).startswith("HNSW")
 
 
 def test_hnsw_recall_at_10_on_clustered_vectors() -> None:
     data = clustered(10_000)
     queries = clustered(200, seed=1)
-    index = ann.build_index(data, ann.choose_index_type(len(data), flat_limit=1000))
-    assert isinstance(index, faiss.IndexHNSWFlat)
-    exact = faiss.IndexFlatIP(data.shape[1])
-    exact.add(data)
-    found = index.search(queries, 10)[1]
+    store = ann.FaissStore(data.shape[1], ann.choose_store_type(len(data), flat_limit=1000))
+    store.add(np.arange(len(data)), data)
+    exact = ann.NumpyStore(data.shape[1])
+    exact.add(np.arange(len(data)), data)
+    found = store.search(queries, 10)[1]
     truth = exact.search(queries, 10)[1]
-    assert ann.recall_at_k(found, truth, 10) >= 0.95
+    assert recall_at_k(found, truth, 10) >= 0.95
 
 
-def test_flat_index_is_exact() -> None:
+def test_flat_store_is_exact() -> None:
     data = clustered(300)
-    index = ann.build_index(data, "Flat")
-    scores, ids = index.search(data[:3], 5)
+    store = ann.FaissStore(data.shape[1], "Flat")
+    store.add(np.arange(len(data)), data)
+    scores, ids = store.search(data[:3], 5)
     brute = data[:3] @ data.T
     assert np.allclose(scores, np.sort(brute, axis=1)[:, ::-1][:, :5], atol=1e-5)
     assert list(ids[:, 0]) == [0, 1, 2]
@@ -61,17 +65,18 @@ def test_manifest_records_the_type_and_load_restores_search_params(
     monkeypatch.setattr(ann, "FLAT_LIMIT", limit)
     vectors = clustered(600)
     manifest = write_build(tmp_path, _chunks(600), vectors, model_name="m", chunking={}, file_count=1)
-    assert manifest.index_type.startswith(kind)
+    assert manifest.vector_store.startswith(kind)
     build = load_current(tmp_path, model_name="m", dim=64)
-    assert build.manifest.index_type == manifest.index_type
+    assert build.vectors.describe() == manifest.vector_store
     if kind == "HNSW":
-        index = faiss.downcast_index(build.index)
+        assert isinstance(build.vectors, ann.FaissStore)
+        index = faiss.downcast_index(build.vectors._index.index)
         assert index.hnsw.efSearch == ann.HNSW_EF_SEARCH
-    ids = build.index.search(vectors[:20], 1)[1][:, 0]
+    ids = build.vectors.search(vectors[:20], 1)[1][:, 0]
     assert list(ids) == list(range(20))
 
 
 def test_recall_at_k_counts_overlap() -> None:
     found = np.array([[1, 2, 3], [4, 5, 6]])
     truth = np.array([[1, 2, 9], [4, 5, 6]])
-    assert ann.recall_at_k(found, truth, 3) == pytest.approx(5 / 6)
+    assert recall_at_k(found, truth, 3) == pytest.approx(5 / 6)
