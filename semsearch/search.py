@@ -46,6 +46,10 @@ def validate_query(query: object, top_k: object, limits: QueryLimits) -> str:
         raise QueryError("The query must be text.")
     if "\x00" in query:
         raise QueryError("The query contains a NUL character; send plain text.")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800", or undecodable bytes on a command line)
+        raise QueryError("The query is not valid text (it holds a lone surrogate or undecodable bytes).") from None
     text = query.strip()
     if not text:
         raise QueryError("The query is empty; ask a question, e.g. `what is inverted dropout`.")

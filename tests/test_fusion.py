@@ -132,7 +132,7 @@ def test_term_coverage_weighs_terms_by_idf_and_counts_unknown_terms_as_missing()
     dropout, nccl = math.log(1 + 2.5 / 1.5), math.log(8.0)
     coverage = term_coverage(lexical, "dropout with NCCL", np.array([0, 1]))
     assert coverage == pytest.approx([dropout / (dropout + nccl), 0.0])
-    assert term_coverage(lexical, "the of and", np.array([0])) == pytest.approx([1.0])
+    assert term_coverage(lexical, "the of and", np.array([0])) == pytest.approx([0.0])  # no terms: covers nothing
 
 
 def test_default_threshold_abstains_on_what_the_notes_never_mention(duplicated: Path, tmp_path: Path) -> None:

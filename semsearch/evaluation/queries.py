@@ -39,7 +39,7 @@ def normalize(text: str) -> str:
 def load_queries(path: Path) -> list[EvalQuery]:
     """Read a query set (one JSON object per line: id, query, answers, kind)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 is text in JSON
     except OSError as exc:
         raise SemsearchError(f"Cannot read the query set {path}: {exc.strerror or exc}.") from None
     queries = []

@@ -108,8 +108,16 @@ def new_build_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
+def plain_file(path: Path) -> bool:
+    """True for a regular file that is not a symlink: the only thing an index reads (a FIFO would
+    block the reader, a symlink would read whatever it points at)."""
+    return not path.is_symlink() and path.is_file()
+
+
 def read_manifest(build_dir: Path) -> Manifest:
     path = build_dir / MANIFEST_FILE
+    if path.exists() and not plain_file(path):
+        raise IndexCorruptError(f"{path} is not a plain file. {REBUILD}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -125,6 +133,8 @@ def read_verified(build_dir: Path, name: str, manifest: Manifest) -> bytes:
     expected = manifest.files.get(name)
     if expected is None:
         raise IndexCorruptError(f"{build_dir / MANIFEST_FILE} does not list {name}. {REBUILD}")
+    if path.exists() and not plain_file(path):
+        raise IndexCorruptError(f"The index file {path} is not a plain file. {REBUILD}")
     try:
         data = path.read_bytes()
     except OSError:
@@ -135,22 +145,29 @@ def read_verified(build_dir: Path, name: str, manifest: Manifest) -> bytes:
 
 
 def published_name(index_dir: Path) -> str:
-    """The id of the published build, or "" when none is published (or `CURRENT` is unreadable)."""
+    """The id of the published build, or "" when none is published or `CURRENT` is not a plain,
+    short, UTF-8 file naming one."""
+    pointer = index_dir / CURRENT
+    if not plain_file(pointer):
+        return ""
     try:
-        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        with open(pointer, "rb") as handle:
+            raw = handle.read(257)
+        name = raw.decode("utf-8").strip() if len(raw) <= 256 else ""  # a build id is 30-odd bytes
     except (OSError, UnicodeDecodeError):
         return ""
+    return name if name and "/" not in name and "\x00" not in name and not name.startswith(".") else ""
 
 
 def current_build_dir(index_dir: Path) -> Path:
     """The published build's directory. IndexNotFoundError if nothing is published,
     IndexCorruptError if `CURRENT` names no build."""
     pointer = index_dir / CURRENT
-    if not pointer.exists():
+    if not pointer.exists() and not pointer.is_symlink():
         raise IndexNotFoundError(f"No index at {index_dir}. Run `semsearch index NOTES_DIR` to build one.")
     name = published_name(index_dir)
     build = index_dir / BUILDS / name
-    if not name or "/" in name or name.startswith(".") or not build.is_dir():
+    if not name or build.is_symlink() or not build.is_dir():
         raise IndexCorruptError(f"{pointer} does not name a build. {REBUILD}")
     return build
 
@@ -165,7 +182,13 @@ def build_dirs(index_dir: Path) -> list[Path]:
 
 
 def publish(index_dir: Path, build_id: str) -> None:
-    """Point `CURRENT` at `build_id`, atomically."""
+    """Point `CURRENT` at `build_id`, atomically. A directory in the way (damage) is moved aside,
+    not deleted."""
+    pointer = index_dir / CURRENT
+    if pointer.is_dir() and not pointer.is_symlink():
+        aside = index_dir / f".{CURRENT}.damaged-{new_build_id()}"
+        logger.warning("%s is a directory; moving it to %s", pointer, aside.name)
+        os.replace(pointer, aside)
     tmp = index_dir / f".{CURRENT}.{secrets.token_hex(4)}.tmp"
     try:
         write_durably(tmp, (build_id + "\n").encode())

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from ..embedders import Embedder
 from ..errors import IndexBuildError, IndexLockedError, SemsearchError
-from ..index.format import CURRENT, Manifest, remove_partial_builds
-from ..index.loader import Index, load_current
+from ..index.format import CURRENT, Manifest, build_dirs, remove_partial_builds
+from ..index.loader import Index, load_current, load_index
 from ..index.sentences import sentence_units
 from ..index.status import BuildFiles, FileState, FileStatus
 from ..index.writer import write_build
-from ..reading.chunking import chunk_note
+from ..reading.chunking import TooManyPassagesError, chunk_note
 from ..reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note
 from ..records import Chunk, SkippedFile
 from .reuse import EmbeddingCache, embed_in_batches, sentence_cache, text_key
@@ -84,14 +84,17 @@ class _FileResult:
     sha256: str = ""
     reason: str = ""  # skipped
     error: str = ""  # failed
+    folder: bool = False  # `source` is a folder (`dir/`) that could not be listed
 
 
 def read_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], max_file_bytes: int,
                overlap_tokens: int) -> list[_FileResult]:
     """Read and chunk every note; a file that cannot be read or chunked is recorded, not raised."""
     real_root = notes_dir.resolve()
-    return [read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes, overlap_tokens=overlap_tokens,
-                      real_root=real_root) for path in iter_note_paths(notes_dir, include)]
+    unreadable: list[SkippedFile] = []
+    results = [read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes, overlap_tokens=overlap_tokens,
+                         real_root=real_root) for path in iter_note_paths(notes_dir, include, unreadable=unreadable)]
+    return results + [_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable]
 
 
 def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes: int, overlap_tokens: int,
@@ -107,6 +110,8 @@ def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes
             result.sha256 = hashlib.sha256(item.text.encode("utf-8")).hexdigest()
             result.chunks = chunk_note(item, max_tokens=budget, overlap_tokens=overlap_tokens,
                                        count_tokens=embedder.count_tokens)
+    except TooManyPassagesError as exc:
+        result.reason = str(exc)
     except Exception as exc:  # one bad file must not stop the build
         logger.warning("could not index %s: %s", result.source, exc, exc_info=True)
         result.error, result.chunks = f"{type(exc).__name__}: {exc}", []
@@ -158,6 +163,8 @@ def build_index(
                 "the previous index is unchanged."
             )
         previous = previous_build(index_dir, sentences=store_sentences)
+        results = keep_unreadable_folders(results, previous)
+        chunks = [c for r in results for c in r.chunks]
         cache = EmbeddingCache.from_build(previous, embedder)
         new = {r.source: sum(cache.get(text_key(c.embed_text)) is None for c in r.chunks) for r in results}
         sentences, owner = sentence_units(chunks if store_sentences else [])
@@ -199,16 +206,47 @@ def _offset(progress: Progress | None, start: int, total: int) -> Progress | Non
 
 
 def previous_build(index_dir: Path, *, sentences: bool = True) -> Index | None:
-    """The published build, or None when there is none or it cannot be read (then all is embedded)."""
-    if not (index_dir / CURRENT).exists():
+    """The build to reuse vectors and file records from: the published one, else (damaged) the
+    newest build that verifies; None when there is none (then all is embedded)."""
+    if not (index_dir / CURRENT).exists() and not (index_dir / CURRENT).is_symlink():
         return None
     try:
         return load_current(index_dir, sentences=sentences)
     except SemsearchError as exc:
-        logger.warning("not reusing the previous build%s: %s", "'s sentence vectors" if sentences else "", exc)
+        logger.warning("not reusing the published build%s: %s", "'s sentence vectors" if sentences else "", exc)
     if sentences:  # damaged sentence files need not cost the chunk vectors
         return previous_build(index_dir, sentences=False)
+    for path in build_dirs(index_dir):
+        try:
+            found = load_index(path, sentences=False)
+        except SemsearchError:
+            continue
+        logger.warning("reusing the vectors of the earlier build %s", found.build_id)
+        return found
     return None
+
+
+def keep_unreadable_folders(results: list[_FileResult], previous: Index | None) -> list[_FileResult]:
+    """The previous build's files under a folder that could not be listed this time stay in the
+    index (skipped, with the reason, and their passages kept): an unreadable folder never makes its
+    notes disappear."""
+    folders = [r for r in results if r.folder]
+    if not folders or previous is None:
+        return results
+    present = {r.source for r in results}
+    by_source: dict[str, list[Chunk]] = {}
+    for chunk in previous.chunks:
+        by_source.setdefault(chunk.source, []).append(chunk)
+    kept: list[_FileResult] = []
+    for old in previous.files.files:
+        folder = next((f for f in folders if f.source == "./" or old.source.startswith(f.source)), None)
+        if folder is None or old.source in present or old.status not in ("indexed", "unchanged", "skipped"):
+            continue
+        if old.status == "skipped" and not by_source.get(old.source):
+            continue
+        kept.append(_FileResult(old.source, chunks=by_source.get(old.source, []), sha256=old.sha256,
+                                reason=f"{folder.reason}; kept from the previous build"))
+    return results + kept
 
 
 def file_record(results: list[_FileResult], previous: Index | None, new: dict[str, int], *,
@@ -226,7 +264,7 @@ def file_record(results: list[_FileResult], previous: Index | None, new: dict[st
             files.append(FileStatus(r.source, "failed", error=r.error))
             continue
         if r.reason:
-            files.append(FileStatus(r.source, "skipped", reason=r.reason))
+            files.append(FileStatus(r.source, "skipped", chunks=len(r.chunks), sha256=r.sha256, reason=r.reason))
             continue
         old = before.get(r.source)
         state: FileState = "unchanged"

@@ -67,11 +67,11 @@ def calibration_for(model_name: str) -> Calibration:
 
 def term_coverage(lexical: LexicalIndex, query: str, ids: np.ndarray) -> np.ndarray:
     """Idf-weighted share of the query's distinct terms found in each chunk of `ids`; terms absent
-    from the corpus weigh the most any term can. 1.0 where nothing can be measured (a query of
-    stop words only)."""
+    from the corpus weigh the most any term can. A query with no terms at all (stop words, single
+    letters: "the", "x") covers nothing: 0.0, so it is not answered confidently."""
     stems = list(dict.fromkeys(lexical.query_stems(query)))
     if not stems or lexical.size == 0:
-        return np.ones(len(ids), dtype=np.float64)
+        return np.zeros(len(ids), dtype=np.float64)
     n = lexical.size
     found = np.zeros(len(ids), dtype=np.float64)
     total = 0.0

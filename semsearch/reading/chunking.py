@@ -1,7 +1,10 @@
 """Note -> Chunks: split along headings, pack lines up to a token budget, overlap, stable ids.
 
 Pure and deterministic: the token counter is passed in (the embedder's tokenizer in production,
-`approximate_tokens` where no tokenizer is at hand).
+`approximate_tokens` where no tokenizer is at hand). Lines that are not text (an inline base64
+data URI, or a line of more than MAX_LINE_CHARS characters: minified data, not prose) are left out
+of every chunk, so a chunk never carries them; a chunk stops before such a line and the next one
+starts after it. A note that would make more than MAX_PASSAGES chunks is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from dataclasses import dataclass
 from ..records import Chunk, Note
 
 TokenCounter = Callable[[str], int]
+
+MAX_LINE_CHARS = 20_000
+MAX_PASSAGES = 20_000  # per note; a 5 MB note of prose makes about 5,000
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]{200,}")
 
 HEADING_SEPARATOR = " › "
 _ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -28,6 +35,15 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 _TOKENISH = re.compile(r"\w+|[^\w\s]")
 _SPACES = re.compile(r"[ \t]+")
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[*+\-•◦▪‣]\s+|>\s*)+")
+
+
+class TooManyPassagesError(ValueError):
+    """A note would make more chunks than MAX_PASSAGES (e.g. hundreds of thousands of headings)."""
+
+
+def is_text_line(line: str) -> bool:
+    """False for a line that is data rather than text: a base64 data URI, or a very long line."""
+    return len(line) <= MAX_LINE_CHARS and not _DATA_URI.search(line)
 
 
 def approximate_tokens(text: str) -> int:
@@ -124,6 +140,8 @@ def split_sections(note: Note) -> list[_Section]:
             stack = [(lvl, t) for lvl, t in stack if lvl < level] + [(level, text)]
             path = root + tuple(t for _, t in stack if t != note.title)
             if sections[-1].has_body:
+                if len(sections) >= MAX_PASSAGES:
+                    raise TooManyPassagesError(f"too many sections (over {MAX_PASSAGES:,} headings)")
                 sections.append(_Section(path, []))
             else:  # a section with no body yet: its heading lines lead into this one
                 sections[-1].path = path
@@ -180,6 +198,8 @@ def chunk_note(
         raise ValueError(f"overlap_tokens must be in [0, {max_tokens // 2}), got {overlap_tokens}")
     chunks: list[Chunk] = []
     for section in split_sections(note):
+        if len(chunks) > MAX_PASSAGES:
+            raise TooManyPassagesError(f"too many passages (over {MAX_PASSAGES:,})")
         prefix = _bounded_prefix(HEADING_SEPARATOR.join(section.path), max_tokens // 3, count_tokens)
         budget = max_tokens - (count_tokens(prefix) + 1 if prefix else 0)
         for start, end, text in _pack(section.lines, budget, overlap_tokens, count_tokens):
@@ -204,8 +224,11 @@ def _pack(
     lines: list[tuple[int, str]], budget: int, overlap: int, count: TokenCounter
 ) -> Iterator[tuple[int, int, str]]:
     """Greedily pack lines into (start_line, end_line, text) within `budget` embedded tokens."""
-    units: list[tuple[int, str, int]] = []  # (line number, text, tokens) with long lines split
+    units: list[tuple[int, str, int] | None] = []  # (line number, text, tokens), long lines split; None: data
     for number, text in lines:
+        if not is_text_line(text):
+            units.append(None)
+            continue
         if not text.strip():
             units.append((number, text, 0))
             continue
@@ -218,6 +241,11 @@ def _pack(
     current: list[tuple[int, str, int]] = []
     used = 0
     for unit in units:
+        if unit is None:  # a data line ends the chunk; the next starts after it, with no overlap
+            if any(text.strip() for _, text, _ in current):
+                yield _emit(current)
+            current, used = [], 0
+            continue
         if current and used + unit[2] > budget:
             yield _emit(current)
             tail: list[tuple[int, str, int]] = []

@@ -21,9 +21,20 @@ def _matches(relative: str, include: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(name, g) for g in include)
 
 
-def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE) -> Iterator[Path]:
-    """Files under `root` matching `include`, sorted, without descending into hidden folders."""
-    for folder, dirs, files in os.walk(root, followlinks=False):
+def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
+                    unreadable: list[SkippedFile] | None = None) -> Iterator[Path]:
+    """Files under `root` matching `include`, sorted, without descending into hidden folders. A
+    folder that cannot be listed is added to `unreadable` (as `folder/` with the reason)."""
+
+    def refused(error: OSError) -> None:
+        folder = Path(error.filename or root)
+        relative = folder.relative_to(root).as_posix() if folder != root else "."
+        reason = f"folder could not be read ({error.strerror or error})"
+        logger.warning("skipping %s/: %s", relative, reason)
+        if unreadable is not None:
+            unreadable.append(SkippedFile(f"{relative}/", reason))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=refused):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder) / name
@@ -66,12 +77,15 @@ def _refusal(path: Path, real_root: Path, max_file_bytes: int) -> str | None:
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return "broken symlink"
+        return "broken symlink" if path.is_symlink() else "no longer exists (deleted or moved while indexing)"
     if not real.is_relative_to(real_root):
         return "symlink points outside the notes folder"
     if not real.is_file():
         return "not a regular file"
-    size = real.stat().st_size
+    try:
+        size = real.stat().st_size
+    except OSError:
+        return "no longer exists (deleted or moved while indexing)"
     if size == 0:
         return "empty file"
     if size > max_file_bytes:
