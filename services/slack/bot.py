@@ -13,7 +13,9 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_bolt.context.say import Say
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from semsearch import Searcher
@@ -59,6 +61,14 @@ def check_settings(settings: Settings) -> None:
 def strip_mentions(text: str) -> str:
     """The question in a message: `<@U123> what is dropout` -> `what is dropout`."""
     return " ".join(_MENTION.sub(" ", text).split())
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason for a failed token check, without the token."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "refused"))
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+    return str(reason)
 
 
 def _secret(value: Any) -> str | None:
@@ -126,8 +136,14 @@ def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: We
         client = WebClient(token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     http = settings.slack_mode == "http"
-    app = App(client=client, signing_secret=_secret(settings.slack_signing_secret) or "",
-              request_verification_enabled=http, logger=logging.getLogger("slack_bolt"))
+    try:  # Bolt checks the token with Slack (auth.test) here
+        app = App(client=client, signing_secret=_secret(settings.slack_signing_secret) or "",
+                  request_verification_enabled=http, logger=logging.getLogger("slack_bolt"))
+    except (SlackApiError, BoltError, OSError) as exc:
+        raise SlackConfigError(
+            f"Slack did not accept SEMSEARCH_SLACK_BOT_TOKEN ({_reason(exc)}); check the token and that "
+            f"{settings.slack_api_url} is reachable, or unset SEMSEARCH_SLACK_BOT_TOKEN to serve without Slack."
+        ) from None
     answer = Answerer(searcher, settings)
     recorder = recorder or FeedbackRecorder(
         settings.slack_feedback_path, salt=settings.slack_feedback_salt.get_secret_value())

@@ -143,11 +143,12 @@ def answer_blocks(question: str, hits: Sequence[Hit], *, abstained: bool, base_u
 
 
 def answer_text(question: str, hits: Sequence[Hit], *, abstained: bool) -> str:
-    """The notification fallback text for an answer."""
+    """The notification fallback text for an answer (escaped like the blocks: a question holding
+    `<!channel>` must not ping anyone)."""
     shown = confident_hits(hits)
     if abstained or not shown:
         return NOTHING_FOUND
-    return f"{len(shown)} passage(s) for: {truncate(question, 200)}"
+    return f"{len(shown)} passage(s) for: {escape(truncate(question, 200))}"
 
 
 def text_blocks(text: str) -> list[Block]:
