@@ -18,7 +18,7 @@ from semsearch.settings import Settings, get_settings
 from semsearch.wiring import open_live_index, query_limits
 
 from .admin import admin
-from .auth import check_bind, load_api_keys
+from .auth import AUTH_FAILURE_BURST, AUTH_FAILURE_RATE, check_bind, load_api_keys
 from .errors import install_error_handlers
 from .limits import BodySizeLimit
 from .observability import Metrics, RequestObserver
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, *, reload_interval: float = 1.0
     app.state.settings = settings
     app.state.api_keys = keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
+    # failed authentications are throttled per client address whenever rate limits are on
+    app.state.auth_failures = RateLimiter(AUTH_FAILURE_RATE, AUTH_FAILURE_BURST) if settings.rate_limit else None
     app.state.index = None
     app.state.metrics = metrics
     install_error_handlers(app)

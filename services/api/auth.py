@@ -16,19 +16,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from semsearch.settings import Settings
 
 from .errors import ApiError, StartupError
+from .ratelimit import RateLimiter
 
 Role = Literal["read", "admin"]
 ROLES: tuple[Role, ...] = ("read", "admin")
-URL_KEY_PARAMS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token", "access_token"})
+# query parameters that look like credentials (compared lower-case, `-` as `_`): refused, never read
+URL_KEY_PARAMS = frozenset({"api_key", "apikey", "x_api_key", "key", "token", "access_token", "auth",
+                            "authorization", "auth_token", "bearer", "password", "passwd", "pwd", "secret",
+                            "client_secret", "session", "sessionid", "jwt", "id_token", "refresh_token"})
+# failed authentication per client address: a burst of this many, then this many per second
+AUTH_FAILURE_BURST = 20
+AUTH_FAILURE_RATE = 2.0
 HOW = "send `Authorization: Bearer KEY` or `X-API-Key: KEY`"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -64,12 +73,12 @@ def _file_keys(settings: Settings) -> list[tuple[str, Role]]:
     if path is None:
         return []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first key
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise StartupError(f"Cannot read the API keys file {path} ({reason}).") from None
     keys: list[tuple[str, Role]] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 would be a line end
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
@@ -128,8 +137,12 @@ def supplied_key(request: Request) -> str | None:
     """The key a request shows in `X-API-Key` or `Authorization: Bearer`, if any. Every credential
     sent must be good: an `Authorization` header that is not `Bearer KEY`, or two different keys, is
     a 401 even beside a valid key."""
-    header = request.headers.get("x-api-key") or None
-    authorization = request.headers.get("authorization")
+    headers = request.headers.getlist("x-api-key")
+    authorizations = request.headers.getlist("authorization")
+    if len(headers) > 1 or len(authorizations) > 1:
+        raise ApiError(401, f"Send one API key in one header; {HOW}.", headers=CHALLENGE)
+    header = headers[0] if headers and headers[0] else None
+    authorization = authorizations[0] if authorizations else None
     bearer = None
     if authorization is not None:
         scheme, _, credentials = authorization.strip().partition(" ")
@@ -147,22 +160,39 @@ def authenticate(request: Request) -> Principal:
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
-    if any(name.lower() in URL_KEY_PARAMS for name in request.query_params):
+    if any(name.lower().replace("-", "_") in URL_KEY_PARAMS for name in request.query_params):
         raise ApiError(401, f"API keys are refused in the URL; {HOW}.", headers=CHALLENGE)
     keys: tuple[ApiKey, ...] = request.app.state.api_keys
     if keys:
-        supplied = supplied_key(request)
-        if not supplied:
-            raise ApiError(401, f"An API key is required; {HOW}.", headers=CHALLENGE)
-        key = match_key(supplied, keys)
-        if key is None:
-            raise ApiError(401, "The API key is not valid.", headers=CHALLENGE)
+        try:
+            supplied = supplied_key(request)
+            if not supplied:
+                raise ApiError(401, f"An API key is required; {HOW}.", headers=CHALLENGE)
+            key = match_key(supplied, keys)
+            if key is None:
+                raise ApiError(401, "The API key is not valid.", headers=CHALLENGE)
+        except ApiError:
+            _count_failure(request)
+            raise
         principal = Principal(key.key_id, key.role)
     else:
         host = request.client.host if request.client else "unknown"
         principal = Principal(f"addr:{host}", "admin", rate_limited=not is_loopback(host))
     request.state.principal = principal
     return principal
+
+
+def _count_failure(request: Request) -> None:
+    """A failed authentication takes a token from the client address's failure bucket: past the
+    burst, the client gets 429 instead of another 401 (so keys cannot be guessed at full speed)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "auth_failures", None)
+    if limiter is None:
+        return
+    wait = limiter.try_acquire(f"addr:{request.client.host if request.client else 'unknown'}")
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(429, f"Too many failed authentications from this address; retry in {seconds} s.",
+                       headers={"Retry-After": str(seconds)})
 
 
 def require_api_key(
@@ -179,3 +209,26 @@ def require_admin(request: Request) -> None:
     """Dependency for admin routes: 403 for a read-only key."""
     if authenticate(request).role != "admin":
         raise ApiError(403, "This action needs an admin API key; this key is read-only.")
+
+
+def guard_asgi(app: ASGIApp) -> ASGIApp:
+    """`app` (an ASGI app mounted on the API, e.g. MCP's) behind the same checks as the protected
+    routes, before it reads anything: the API key (401) and the caller's rate limit (429). Every key
+    may pass, read-only ones included (what `app` serves must be what a read-only key may do)."""
+    return _Guarded(app)
+
+
+class _Guarded:
+    """An ASGI app (a class, not a function, so that a Starlette route passes it the raw scope)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            principal = authenticate(request)
+            limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+            if limiter is not None and principal.rate_limited:
+                limiter.check(principal.identity)
+        await self.app(scope, receive, send)
