@@ -26,7 +26,7 @@ from ..index.sentences import sentence_units
 from ..index.status import BuildFiles, FileState, FileStatus
 from ..index.writer import write_build
 from ..reading.chunking import TooManyPassagesError, chunk_note
-from ..reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note
+from ..reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note, shown_source
 from ..records import Chunk, SkippedFile
 from .reuse import EmbeddingCache, embed_in_batches, sentence_cache, text_key
 
@@ -101,7 +101,7 @@ def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes
               real_root: Path | None = None) -> _FileResult:
     """Read and chunk one note (also a Ray task, `indexing/ray.py`); a failure is recorded, not raised."""
     budget = embedder.max_tokens - 2  # the model adds [CLS] and [SEP]
-    result = _FileResult(path.relative_to(notes_dir).as_posix())
+    result = _FileResult(shown_source(path, notes_dir))
     try:
         item = read_note(path, notes_dir, max_file_bytes=max_file_bytes, real_root=real_root)
         if isinstance(item, SkippedFile):
@@ -186,7 +186,7 @@ def build_index(
             file_count=len(results) - len(skipped),
             files=record,
             sentences=(sentence_array, owner) if store_sentences else None,
-            notes_dir=str(notes_dir),
+            notes_dir=str(notes_dir.absolute()),  # `get` and status read it from anywhere
         )
     seconds = time.perf_counter() - started
     logger.info("indexed %d files into %d chunks (%d embedded, %d reused) and %d sentences (%d embedded) "

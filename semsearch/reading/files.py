@@ -16,6 +16,26 @@ DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
+def shown_source(path: Path, root: Path) -> str:
+    """`path` relative to `root` with forward slashes, as a note's `source`. A name that is not valid
+    UTF-8 (undecodable bytes) is shown with its bytes escaped (`\\xff`): sources are stored as UTF-8."""
+    relative = path.relative_to(root).as_posix()
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(relative).decode("utf-8", "backslashreplace")
+    return relative
+
+
+def valid_name(path: Path, root: Path) -> bool:
+    """True when `path`'s name relative to `root` is valid UTF-8 (it can be a note's source)."""
+    try:
+        path.relative_to(root).as_posix().encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _matches(relative: str, include: Sequence[str]) -> bool:
     name = relative.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(name, g) for g in include)
@@ -28,7 +48,7 @@ def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
 
     def refused(error: OSError) -> None:
         folder = Path(error.filename or root)
-        relative = folder.relative_to(root).as_posix() if folder != root else "."
+        relative = shown_source(folder, root) if folder != root else "."
         reason = f"folder could not be read ({error.strerror or error})"
         logger.warning("skipping %s/: %s", relative, reason)
         if unreadable is not None:
@@ -59,7 +79,9 @@ def read_note(path: Path, root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_
     """One note under `root`, or a SkippedFile saying why it was not read."""
     from .documents import UnreadableNoteError, parse_note  # ftfy, yaml: off the query path
 
-    source = path.relative_to(root).as_posix()
+    source = shown_source(path, root)
+    if not valid_name(path, root):
+        return SkippedFile(source, "its name is not valid UTF-8; rename the file to index it")
     skipped = _refusal(path, real_root or root.resolve(), max_file_bytes)
     if skipped:
         logger.info("skipping %s: %s", source, skipped)
