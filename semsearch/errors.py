@@ -1,4 +1,5 @@
-"""The errors semsearch raises. Edges (CLI, API, Slack) catch `SemsearchError` and show `str(exc)`.
+"""The errors semsearch raises. The CLI shows `str(exc)`; edges that answer remote clients (API,
+Slack, MCP) show `public_message(exc)`, which names no server path.
 
 SemsearchError
  ├─ QueryError            empty or too long query, top_k out of range
@@ -43,3 +44,26 @@ class IndexLockedError(SemsearchError):
 
 class ModelLoadError(SemsearchError):
     """The embedding model could not be loaded."""
+
+
+NO_INDEX_MESSAGE = "No index is loaded; run `semsearch index`."
+MISMATCH_MESSAGE = ("The published index was built with another embedding model or index format than this "
+                    "server uses; rebuild it with `semsearch index` or set SEMSEARCH_MODEL to that model.")
+CORRUPT_MESSAGE = ("The published index failed its checksums and no earlier build is usable; "
+                   "run `semsearch index` to rebuild it.")
+INTERNAL_MESSAGE = "Internal error; the server log has the details."
+
+
+def public_message(exc: SemsearchError) -> str:
+    """The one sentence a remote client is shown for `exc`: a QueryError's own message (it is about
+    the client's input), else a fixed sentence per kind of error that names no server path (the
+    detail, with paths, belongs in the server's log)."""
+    if isinstance(exc, QueryError):
+        return str(exc)
+    if isinstance(exc, IndexNotFoundError):
+        return NO_INDEX_MESSAGE
+    if isinstance(exc, IndexMismatchError):
+        return MISMATCH_MESSAGE
+    if isinstance(exc, IndexCorruptError):
+        return CORRUPT_MESSAGE
+    return INTERNAL_MESSAGE

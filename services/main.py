@@ -34,7 +34,20 @@ def serve_command(host: str | None, port: int | None, workers: int | None, index
     run_server(get_settings().model_copy(update={k: v for k, v in flags.items() if v is not None}))
 
 
-main = command_group(serve_command)
+@click.command("mcp")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="The index to serve (default SEMSEARCH_INDEX_DIR).")
+def mcp_command(index_dir: Path | None) -> None:
+    """Serve the notes to an AI assistant over MCP on stdin/stdout (tools search, get, status), until
+    the assistant closes the connection. Logs go to stderr. See docs/mcp.md."""
+    try:
+        from services.mcp import run_stdio  # the MCP SDK is imported only here
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(f"`semsearch mcp` needs {exc.name}: pip install 'semsearch[mcp]'.") from exc
+    settings = get_settings()
+    run_stdio(settings.model_copy(update={"index_dir": index_dir}) if index_dir is not None else settings)
+
+
+main = command_group(serve_command, mcp_command)
 
 if __name__ == "__main__":
     main()

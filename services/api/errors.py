@@ -18,11 +18,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from semsearch.errors import (
+    NO_INDEX_MESSAGE,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     QueryError,
     SemsearchError,
+    public_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,17 +37,13 @@ CODES: dict[int, str] = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    421: "misdirected_request",
     422: "invalid_request",
     429: "rate_limited",
     500: "internal_error",
     503: "index_unavailable",
     504: "timeout",
 }
-NO_INDEX_MESSAGE = "No index is loaded; run `semsearch index`."
-MISMATCH_MESSAGE = ("The published index was built with another embedding model or index format than this "
-                    "server uses; rebuild it with `semsearch index` or set SEMSEARCH_MODEL to that model.")
-CORRUPT_MESSAGE = ("The published index failed its checksums and no earlier build is usable; "
-                   "run `semsearch index` to rebuild it.")
 INTERNAL_MESSAGE = "Internal server error; the server log has the details."
 MAX_MESSAGE_CHARS = 500
 
@@ -123,8 +121,7 @@ async def semsearch_error_handler(request: Request, exc: Exception) -> Response:
     if status == 503:
         if not isinstance(exc, IndexNotFoundError):  # the detail (with paths) goes to the log only
             logger.error("no index to serve: %s", exc)
-        message = (MISMATCH_MESSAGE if isinstance(exc, IndexMismatchError)
-                   else CORRUPT_MESSAGE if isinstance(exc, IndexCorruptError) else NO_INDEX_MESSAGE)
+        message = public_message(exc) if isinstance(exc, IndexMismatchError | IndexCorruptError) else NO_INDEX_MESSAGE
         return error_response(503, message)
     logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
     return error_response(500, INTERNAL_MESSAGE)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from semsearch.errors import IndexNotFoundError
+from semsearch.errors import NO_INDEX_MESSAGE, IndexNotFoundError
 from semsearch.index.format import Manifest
 from semsearch.index.status import status_of
 from semsearch.links import note_url
@@ -16,7 +16,7 @@ from semsearch.live import LiveIndex
 from semsearch.settings import Settings
 
 from .auth import require_api_key
-from .errors import NO_INDEX_MESSAGE, ApiError
+from .errors import ApiError
 from .guard import GuardedRoute
 from .limits import within_budget
 from .observability import Metrics

@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
-from semsearch.errors import IndexBuildError
+from semsearch.errors import CORRUPT_MESSAGE, MISMATCH_MESSAGE, IndexBuildError
 from semsearch.index import format as store
 from semsearch.index import writer
 from semsearch.index.loader import load_current
 from semsearch.indexing.build import build_index
-from services.api.errors import CORRUPT_MESSAGE, MISMATCH_MESSAGE
 from tests.api.conftest import MakeClient, assert_error, publish
 
 # every file the server reads, each verified against manifest.json before FAISS, json or numpy sees it

@@ -1,0 +1,285 @@
+"""`create_mcp_server`: the tools `search`, `get` and `status` (and notes as `note://` resources) over
+a live index; `run_stdio`: what `semsearch mcp` runs.
+
+Each call asks the live index for its current searcher, so a build published while a client is
+connected answers that client's next call. Errors are tool errors (`isError`) with one sentence:
+a `QueryError`'s message as it is, a fixed sentence without paths when there is no index to serve.
+"""
+
+# No `from __future__ import annotations`: the tools' parameter schemas are built from annotations
+# that use this function's locals (the server's limits), so they must be evaluated where written.
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from semsearch import Searcher, __version__
+from semsearch.errors import NO_INDEX_MESSAGE, IndexNotFoundError, QueryError, SemsearchError, public_message
+from semsearch.index.status import status_of
+from semsearch.links import note_url
+from semsearch.live import LiveIndex
+from semsearch.reading.excerpt import MAX_EXCERPT_BYTES, MAX_EXCERPT_LINES, Excerpt, read_excerpt
+from semsearch.settings import Settings, get_settings
+from semsearch.wiring import open_live_index, query_limits
+
+logger = logging.getLogger(__name__)
+
+NAME = "semsearch"
+NOTE_URI = "note://{+path}"
+MAX_SOURCE_FILTER_CHARS = 500
+NO_NOTES_DIR_MESSAGE = "This build does not record its notes folder; rebuild it with `semsearch index`."
+INSTRUCTIONS = """Search the user's personal notes. Call `search` with a question; every passage comes
+with its note (`source`) and lines, cite them as `source:start-end`. Call `get` to read the exact lines
+around a passage. `abstained: true` means nothing in the notes answers the question confidently."""
+
+IndexSource = Callable[[], LiveIndex | None]
+
+
+class Passage(BaseModel):
+    """One passage, as `POST /query` returns it (keys the core adds later are passed through)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rank: int = Field(description="1-based position.")
+    score: float = Field(description="Higher is better.")
+    text: str
+    source: str = Field(description="The note's path relative to the notes folder.")
+    heading_path: list[str]
+    start_line: int = Field(description="First line of the passage in the note (1-based).")
+    end_line: int = Field(description="Last line of the passage (inclusive).")
+    chunk_id: str
+    also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
+    url: str | None = Field(None, description="A link to the lines when SEMSEARCH_NOTES_BASE_URL is set.")
+
+
+class BuildInfo(BaseModel):
+    build_id: str
+    built_at: str = Field(description="When the build was made (ISO 8601, UTC).")
+    model: str = Field(description="The embedding model of the build.")
+
+
+class SearchOutput(BaseModel):
+    query: str = Field(description="The query as searched (trimmed).")
+    searched_as: str = Field(description="What the query was embedded as (acronyms the notes define spelled out).")
+    abstained: bool = Field(description="True when nothing in the notes answers the query confidently.")
+    results: list[Passage]
+    index: BuildInfo
+    timings_ms: dict[str, float]
+
+
+class GetOutput(BaseModel):
+    source: str
+    start_line: int
+    end_line: int
+    text: str = Field(description="The lines, joined with newlines.")
+    line_count: int = Field(description="Lines in the whole note.")
+    changed_since_build: bool = Field(description="The note was edited after the build: lines may not match "
+                                      "the passages' citations any more.")
+    build_id: str
+
+
+class FileProblem(BaseModel):
+    source: str
+    status: str = Field(description="`skipped` or `failed`.")
+    reason: str
+
+
+class StatusOutput(BaseModel):
+    index: BuildInfo
+    age_seconds: float = Field(description="Seconds since the build was made.")
+    file_count: int
+    chunk_count: int
+    embedded: int = Field(description="Chunks embedded by this build.")
+    reused: int = Field(description="Chunks whose vectors came from the previous build.")
+    not_indexed: list[FileProblem] = Field(description="Files skipped or failed, with the reason.")
+    removed: list[str] = Field(description="Files of the previous build that are gone.")
+
+
+def _schema(schema: dict[str, Any]) -> Any:
+    """A parameter the core validates (so its messages are the CLI's and API's), with this JSON schema."""
+    return WithJsonSchema(schema)
+
+
+def error_message(exc: SemsearchError) -> str:
+    """The one sentence a client sees for a core error (index errors name no server path; their detail
+    goes to the log)."""
+    if not isinstance(exc, QueryError | IndexNotFoundError):
+        logger.error("no index to serve: %s", exc)
+    return public_message(exc)
+
+
+def _error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def _result(model: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)],
+                          structured_content=model.model_dump(mode="json"))
+
+
+def render_search(out: SearchOutput) -> str:
+    """The compact text form: one block per passage, cited as `source:start-end`."""
+    head = f"build {out.index.build_id}; searched as: {out.searched_as}"
+    if out.abstained:
+        head += "\n(abstained: nothing in the notes answers this confidently)"
+    blocks = [head]
+    for p in out.results:
+        heading = " › ".join(p.heading_path)
+        title = f"[{p.rank}] {p.source}:{p.start_line}-{p.end_line}" + (f" ({heading})" if heading else "")
+        title += f" score {p.score:.3f}" + (f"; also in {', '.join(p.also_in)}" if p.also_in else "")
+        blocks.append(f"{title}\n{p.text}")
+    if not out.results:
+        blocks.append("No passages.")
+    return "\n\n".join(blocks)
+
+
+class NotesServer(MCPServer[Any]):
+    """MCPServer whose resource list is the notes of the build being served (one `note://` URI each)."""
+
+    def __init__(self, current: Callable[[], Searcher], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._current = current
+
+    async def list_resources(self) -> list[Resource]:
+        try:
+            searcher = self._current()
+        except SemsearchError:
+            return []
+        return [Resource(uri=f"note://{f.source}", name=f.source, mime_type="text/plain")
+                for f in searcher.index.files.files if f.status in ("indexed", "unchanged")]
+
+
+def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> MCPServer[Any]:
+    """The MCP server over whatever live index `index()` returns (None: none is open yet)."""
+    settings = settings or get_settings()
+    limits = query_limits(settings)
+
+    def current() -> Searcher:
+        live = index()
+        if live is None:
+            raise IndexNotFoundError(NO_INDEX_MESSAGE)
+        return live.searcher()
+
+    def excerpt(source: object, start_line: object, end_line: object, *, whole: bool = False) -> Excerpt:
+        searcher = current()
+        manifest = searcher.manifest
+        if not manifest.notes_dir:
+            raise QueryError(NO_NOTES_DIR_MESSAGE)
+        indexed = {f.source: f.sha256 for f in searcher.index.files.files if f.status in ("indexed", "unchanged")}
+        bounds = {"max_lines": 10**9, "max_bytes": settings.max_file_bytes} if whole else {}
+        return read_excerpt(Path(manifest.notes_dir), source, start_line, end_line,  # type: ignore[arg-type]
+                            indexed=indexed, max_file_bytes=settings.max_file_bytes, **bounds)
+
+    server = NotesServer(current, name=NAME, title="semsearch: your notes", version=__version__,
+                         instructions=INSTRUCTIONS, log_level="WARNING")
+    read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+    async def search(
+        query: Annotated[object, _schema({"type": "string", "minLength": 1, "maxLength": limits.max_query_chars,
+                                          "description": "A question or keywords, in the user's words."})],
+        top_k: Annotated[object, _schema({"type": "integer", "minimum": 1, "maximum": limits.max_top_k,
+                                          "default": settings.top_k,
+                                          "description": "How many passages to return."})] = settings.top_k,
+        source: Annotated[object, _schema({"type": "string", "minLength": 1, "maxLength": MAX_SOURCE_FILTER_CHARS,
+                                           "description": "Only notes whose path starts with this, or matches "
+                                           "this glob (`*` crosses `/`), e.g. `projects/` or `*.md`."})] = None,
+    ) -> Annotated[CallToolResult, SearchOutput]:
+        """Search the user's notes: the passages that best answer `query`, best first, each with its note
+        (`source`), heading path and lines (`start_line`-`end_line`), and the build that answered."""
+        if source is not None and (not isinstance(source, str) or not 1 <= len(source) <= MAX_SOURCE_FILTER_CHARS):
+            return _error(f"source must be a path prefix or glob of 1 to {MAX_SOURCE_FILTER_CHARS} characters.")
+
+        def run() -> SearchOutput:
+            result = current().search(query, top_k=top_k, source=source)  # type: ignore[arg-type]
+            data = result.to_dict()
+            for item, hit in zip(data["results"], result.hits, strict=True):
+                item["url"] = note_url(settings.notes_base_url, hit)
+            return SearchOutput.model_validate(data)
+
+        try:
+            with anyio.fail_after(settings.query_timeout):
+                out = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+        except TimeoutError:
+            return _error(f"The search took longer than its {settings.query_timeout:g} s budget; try again.")
+        except SemsearchError as exc:
+            return _error(error_message(exc))
+        return _result(out, render_search(out))
+
+    async def get(
+        source: Annotated[object, _schema({"type": "string", "description": "The note's path, as a search "
+                                           "result's `source` gives it (relative to the notes folder)."})],
+        start_line: Annotated[object, _schema({"type": "integer", "minimum": 1,
+                                               "description": "First line (1-based)."})],
+        end_line: Annotated[object, _schema({"type": "integer", "minimum": 1, "description": "Last line "
+                                             f"(inclusive); at most {MAX_EXCERPT_LINES} lines and "
+                                             f"{MAX_EXCERPT_BYTES} bytes at a time."})],
+    ) -> Annotated[CallToolResult, GetOutput]:
+        """The exact lines `start_line`-`end_line` of a note the index holds, for citing or reading
+        around a search result. Says so when the note changed after the build."""
+        try:
+            got = await anyio.to_thread.run_sync(excerpt, source, start_line, end_line)
+            build_id = current().manifest.build_id
+        except SemsearchError as exc:
+            return _error(error_message(exc))
+        out = GetOutput(source=got.source, start_line=got.start_line, end_line=got.end_line, text=got.text,
+                        line_count=got.line_count, changed_since_build=got.changed, build_id=build_id)
+        head = f"{got.source}:{got.start_line}-{got.end_line} (of {got.line_count} lines)"
+        if got.changed:
+            head += "\nwarning: the note changed after the build; these lines may not match the citations."
+        return _result(out, f"{head}\n{got.text}")
+
+    async def status() -> Annotated[CallToolResult, StatusOutput]:
+        """The build being searched: its id, age, model, file and chunk counts, and the files that were
+        skipped or failed, with the reason."""
+        try:
+            info = status_of(current().index)
+        except SemsearchError as exc:
+            return _error(error_message(exc))
+        built = datetime.fromisoformat(info.built_at)
+        age = (datetime.now(UTC) - (built if built.tzinfo else built.replace(tzinfo=UTC))).total_seconds()
+        problems = [FileProblem(source=f.source, status=f.status, reason=f.reason or f.error)
+                    for f in info.files if f.status in ("skipped", "failed")]
+        out = StatusOutput(index=BuildInfo(build_id=info.build_id, built_at=info.built_at, model=info.model),
+                           age_seconds=round(age, 1), file_count=info.file_count, chunk_count=info.chunk_count,
+                           embedded=info.embedded, reused=info.reused, not_indexed=problems, removed=info.removed)
+        lines = [f"build {info.build_id}, made {info.built_at} ({age / 3600:.1f} h ago), model {info.model}",
+                 f"{info.file_count} files, {info.chunk_count} chunks"]
+        lines += [f"  {p.status} {p.source}: {p.reason}" for p in problems]
+        return _result(out, "\n".join(lines))
+
+    def note(path: str) -> str:
+        """A note of the index, whole."""
+        try:
+            first = excerpt(path, 1, 1)
+            return excerpt(path, 1, first.line_count, whole=True).text
+        except SemsearchError as exc:
+            raise ResourceError(error_message(exc)) from None
+
+    for tool, title in ((search, "Search the notes"), (get, "Read lines of a note"), (status, "Index status")):
+        server.add_tool(tool, title=title, annotations=read_only)
+    server.resource(NOTE_URI, name="note", title="A note", mime_type="text/plain",
+                    description="A note of the index by its path, e.g. note://guides/garden.md.")(note)
+    return server
+
+
+def run_stdio(settings: Settings | None = None) -> None:
+    """`semsearch mcp`: serve MCP over stdin/stdout until the client closes them. Only protocol goes to
+    stdout; logs go to stderr."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("semsearch.live").setLevel(logging.INFO)
+    live = open_live_index(settings)
+    try:
+        create_mcp_server(lambda: live, settings).run("stdio")
+    finally:
+        live.close()
