@@ -1,19 +1,86 @@
-"""Settings from the environment (`SEMSEARCH_*`) or a `.env` file. Read by the edges and by
-`wiring`, never by the rest of the core, whose functions take explicit values."""
+"""Settings from the per-user TOML config file, a `.env` file and the environment (`SEMSEARCH_*`),
+in that order of precedence (an edge's command-line flags come last, over all of them). Read by the
+edges and by `wiring`, never by the rest of the core, whose functions take explicit values.
+
+The index lives in the per-user data folder by default (platformdirs: ~/.local/share/semsearch/index
+on Linux), so every working directory finds the same one; the config file in the per-user config
+folder (~/.config/semsearch/config.toml), or wherever `SEMSEARCH_CONFIG_FILE` says."""
 
 from __future__ import annotations
 
+import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
 
+from .errors import SemsearchError
 from .ranking.fusion import Normalization
 from .reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+APP_NAME = "semsearch"
+CONFIG_FILE_ENV = "SEMSEARCH_CONFIG_FILE"
+# settings holding a path: `~` is expanded, and a relative path in the config file is relative to it
+PATH_FIELDS = ("notes_dir", "index_dir", "cache_dir", "api_keys_file", "slack_feedback_path",
+               "slack_events_path", "config_file")
+
+
+class ConfigFileError(SemsearchError):
+    """The config file is not valid TOML."""
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder (platformdirs; honours XDG_DATA_HOME on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_index_dir() -> Path:
+    return user_data_dir() / "index"
+
+
+def config_file_path() -> Path:
+    """`$SEMSEARCH_CONFIG_FILE`, else config.toml in the per-user config folder (XDG_CONFIG_HOME)."""
+    if os.environ.get(CONFIG_FILE_ENV):
+        return Path(os.environ[CONFIG_FILE_ENV]).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+class ConfigFileSource(TomlConfigSettingsSource):
+    """The config file: flat `name = value` keys, the setting names without the prefix."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        self.path = path
+        super().__init__(settings_cls, toml_file=path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            data = dict(super()._read_file(file_path))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigFileError(f"The config file {file_path} is not valid TOML ({exc}).") from None
+        except OSError as exc:
+            raise ConfigFileError(f"The config file {file_path} is unreadable ({exc.strerror or exc}).") from None
+        data.pop("config_file", None)  # where the file is cannot come from the file
+        for key in PATH_FIELDS:
+            if isinstance(data.get(key), str):
+                value = Path(data[key]).expanduser()
+                data[key] = str(value if value.is_absolute() else Path(file_path).parent / value)
+        return data
+
+    def unknown_keys(self) -> list[str]:
+        return sorted(set(self.toml_data) - set(self.settings_cls.model_fields))
 
 
 def bundled_notes_dir() -> Path:
@@ -30,9 +97,23 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", env_file=".env", extra="ignore")
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Highest first: arguments, environment, `.env`, the config file (then the defaults)."""
+        return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls, config_file_path()),
+                file_secret_settings)
+
     notes_dir: Path = Field(default_factory=bundled_notes_dir,
                             description="Folder of notes that `semsearch index` and `ask` read.")
-    index_dir: Path = Field(Path("index"), description="Where builds are written and published.")
+    index_dir: Path = Field(default_factory=default_index_dir,
+                            description="Where builds are written and published (by default in the per-user "
+                            "data folder, so `ask` finds the same index from any directory).")
+    config_file: Path = Field(default_factory=config_file_path,
+                              description="The TOML config file (environment only; `semsearch config` shows it).")
     model: str = Field("sentence-transformers/all-MiniLM-L6-v2",
                        description="Embedding model (a registered name, multilingual-e5-small with "
                        "the e5 extra, or a local model folder).")
@@ -95,6 +176,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1",
                       description="Address `semsearch serve` binds to; a non-loopback one needs a key.")
     port: int = Field(8000, ge=0, le=65535, description="Port `semsearch serve` listens on.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names a keyless server answers to besides its bind address "
+        "and localhost (e.g. a reverse proxy's name; JSON list); `*` allows any. Guards against DNS rebinding.")
     workers: int = Field(1, ge=1, le=64, description="Server processes `semsearch serve` starts.")
     max_body_bytes: int = Field(65536, ge=1, description="Largest HTTP request body accepted, in bytes.")
     ray_workers: int = Field(0, ge=0, description="Embedding actors of `semsearch index --ray`; 0: one "
@@ -125,6 +209,11 @@ class Settings(BaseSettings):
     slack_port: int = Field(3000, ge=0, le=65535,
                             description="Port the Slack bot listens on (127.0.0.1) in HTTP mode.")
 
+    @field_validator(*PATH_FIELDS, mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.chunk_weight + self.sentence_weight > 1:
@@ -134,6 +223,43 @@ class Settings(BaseSettings):
         return self
 
 
+class InvalidSettingsError(SemsearchError):
+    """A setting in the environment, `.env` or the config file does not parse or is out of range."""
+
+
+def load_settings() -> Settings:
+    """`Settings()`, with a bad value as one sentence (InvalidSettingsError) instead of pydantic's report."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+                             for error in exc.errors())
+        raise InvalidSettingsError(f"Invalid settings ({problems}). See `semsearch config` and the README's "
+                                   "settings table.") from None
+    except SettingsError as exc:  # a list or dict setting that is not JSON, e.g. SEMSEARCH_API_KEYS=key
+        raise InvalidSettingsError(f"Invalid settings ({exc}); a list setting is a JSON list, e.g. "
+                                   "SEMSEARCH_API_KEYS='[\"key\"]'.") from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
+
+
+def setting_origins() -> dict[str, str]:
+    """Where each setting's value comes from now: "default", "config file", ".env" or "environment"
+    (the last one that sets it wins, as in `Settings()`)."""
+    origins = dict.fromkeys(Settings.model_fields, "default")
+    sources: list[tuple[str, PydanticBaseSettingsSource]] = [
+        ("config file", ConfigFileSource(Settings, config_file_path())),
+        (".env", DotEnvSettingsSource(Settings)), ("environment", EnvSettingsSource(Settings))]
+    for origin, source in sources:
+        for name in source():
+            if name in origins:
+                origins[name] = origin
+    return origins
+
+
+def unknown_config_keys() -> list[str]:
+    """Keys of the config file that name no setting (they are ignored)."""
+    return ConfigFileSource(Settings, config_file_path()).unknown_keys()

@@ -18,10 +18,14 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Every test starts from default settings with its own index directory."""
+    """Every test starts from default settings with its own index directory, and the per-user
+    folders (the default index's data folder, the config file's folder) point into the test's
+    tmp dir, never at the real user's."""
     for name in list(__import__("os").environ):
         if name.startswith("SEMSEARCH_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
     monkeypatch.setenv("SEMSEARCH_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()

@@ -25,6 +25,7 @@ def test_index_prints_a_summary_with_skipped_files(tiny_notes: Path) -> None:
     result = CliRunner().invoke(main, ["index", str(tiny_notes)])
     assert result.exit_code == 0, result.output
     assert "Indexed 3 files into 3 chunks" in result.output
+    assert f"into {get_settings().index_dir.absolute()} (build " in result.output  # says where
     assert "skipped broken.txt: binary file (contains NUL bytes)" in result.output
 
 
@@ -33,6 +34,52 @@ def test_ask_builds_from_the_bundled_notes_on_first_use() -> None:
     assert result.exit_code == 0, result.output
     assert "No index yet" in result.output and "building one from" in result.output
     assert "1. [" in result.output and "2. [" in result.output and "3. [" not in result.output
+    hint = "example notes bundled with semsearch. Index your own with `semsearch index ~/notes`"
+    assert hint in result.stderr and hint not in result.stdout
+    again = CliRunner().invoke(ask, ["inverted dropout keras"])  # said once: on the first run
+    assert again.exit_code == 0 and "No index yet" not in again.output and hint not in again.output
+
+
+def test_a_repo_local_index_keeps_working_when_pointed_at(tiny_notes: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEMSEARCH_INDEX_DIR")
+    assert CliRunner().invoke(main, ["index", str(tiny_notes), "--index-dir", "index"]).exit_code == 0
+    get_settings.cache_clear()
+    for args in (["--index-dir", "index"], ["--index-dir", str(tmp_path / "index")]):
+        result = CliRunner().invoke(ask, ["water the tomatoes", *args])
+        assert result.exit_code == 0 and "garden.txt" in result.output and "No index yet" not in result.output
+    monkeypatch.setenv("SEMSEARCH_INDEX_DIR", "index")
+    get_settings.cache_clear()
+    assert "garden.txt" in CliRunner().invoke(main, ["ask", "water the tomatoes"]).output
+
+
+def test_doctor_is_one_screen_without_a_traceback(tiny_notes: Path) -> None:
+    before = CliRunner().invoke(main, ["doctor"])
+    assert before.exit_code == 0, before.output
+    assert "No index yet: `semsearch index ~/notes`" in before.output
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    labels = [line.split()[0] for line in result.output.splitlines()[:7]]
+    assert labels == ["semsearch", "packages", "config", "model", "index", "gpu", "extras"]
+    assert f"{get_settings().index_dir.absolute()}: build " in result.output and "just built" in result.output
+    assert "torch " in result.output and "python 3." in result.output
+    assert len(result.output.splitlines()) <= 24
+
+
+def test_doctor_reports_bad_settings_instead_of_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMSEARCH_TOP_K", "many")
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert "The settings do not load" in result.output
+
+
+def test_shell_completion_names_the_commands() -> None:
+    env = {"_SEMSEARCH_COMPLETE": "bash_complete", "COMP_WORDS": "semsearch do", "COMP_CWORD": "1"}
+    result = CliRunner().invoke(main, [], env=env, prog_name="semsearch")
+    assert result.exit_code == 0 and "plain,doctor" in result.output.splitlines()
+    script = CliRunner().invoke(main, [], env={"_SEMSEARCH_COMPLETE": "bash_source"}, prog_name="semsearch")
+    assert "_semsearch_completion" in script.output and "complete " in script.output
 
 
 def test_ask_json_lines(tiny_notes: Path) -> None:

@@ -61,3 +61,18 @@ def test_files_json_round_trips() -> None:
                         removed=["d.md"])
     assert BuildFiles.from_json(record.to_json()) == record
     assert FILES_FILE == "files.json"
+
+
+def test_control_characters_in_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "red\x1b[31mflag.md").write_text("# Red\n\nThe \x1b[2J screen is not cleared.\n")
+    (notes / "two\nlines.md").write_text("# Two\n\nA name with a newline.\n")
+    (notes / "empty.md").write_text("")
+    assert CliRunner().invoke(main, ["index", str(notes)]).exit_code == 0
+    status = CliRunner().invoke(main, ["status"]).output
+    assert "\x1b" not in status and "red\\x1b[31mflag.md" in status and "two\\nlines.md" in status
+    from services.cli import ask
+
+    answer = CliRunner().invoke(ask, ["screen cleared", "-k", "3"], env={"SEMSEARCH_ABSTAIN_THRESHOLD": "0"}).output
+    assert "\x1b[2J" not in answer and "\x1b[31m" not in answer and "\\x1b[2J" in answer

@@ -1,5 +1,5 @@
-"""What a build holds, file by file: `files.json` in each build, read by `semsearch status` and
-`GET /status`.
+"""What a build holds, file by file: `files.json` in each build, read by `semsearch status`,
+`GET /status` and MCP's `status`.
 
 Each notes file is `indexed` (new or changed), `unchanged` (same text as in the previous build,
 possibly under another name: `renamed_from`), `skipped` (with the reason: binary, too large,
@@ -100,23 +100,3 @@ def index_status(index_dir: Path) -> IndexStatus:
     from .loader import load_current
 
     return status_of(load_current(index_dir, sentences=False))
-
-
-def format_status(status: IndexStatus, *, all_files: bool = True) -> str:
-    """`semsearch status` as text: a header, then one line per file."""
-    lines = [
-        f"index as of {status.built_at} (build {status.build_id})",
-        f"model {status.model}; {status.file_count} files, {status.chunk_count} chunks "
-        f"({status.embedded} embedded by this build, {status.reused} reused)",
-    ]
-    if status.notes_dir:
-        lines.append(f"notes {status.notes_dir}")
-    for f in status.files:
-        if not all_files and f.status in ("indexed", "unchanged"):
-            continue
-        detail = {"indexed": f"{f.chunks} chunks, {f.embedded} embedded",
-                  "unchanged": f"{f.chunks} chunks" + (f", renamed from {f.renamed_from}" if f.renamed_from else ""),
-                  "skipped": f.reason, "failed": f.error}[f.status]
-        lines.append(f"  {f.status:<9} {f.source}: {detail}")
-    lines += [f"  removed   {source}" for source in status.removed]
-    return "\n".join(lines)

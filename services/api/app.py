@@ -22,6 +22,7 @@ from .auth import AUTH_FAILURE_BURST, AUTH_FAILURE_RATE, check_bind, load_api_ke
 from .errors import install_error_handlers
 from .limits import BodySizeLimit
 from .observability import Metrics, RequestObserver
+from .origin import SameSiteOnly
 from .page import page
 from .ratelimit import RateLimiter
 from .routes import protected, public
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, reload_interval: float = 1.0
     app.include_router(page)
     app.openapi = _limited_openapi(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SameSiteOnly, bind_host=settings.host, allowed_hosts=settings.allowed_hosts, keyless=not keys)
     app.add_middleware(RequestObserver, metrics=metrics)  # outermost: sees 413s too
     return app
 

@@ -1,4 +1,4 @@
-"""The command line: `semsearch index|status|ask|eval` and the `ask "QUESTION"` shortcut.
+"""The command line: `semsearch index|status|ask|eval|config|doctor` and the `ask "QUESTION"` shortcut.
 
 Each command parses its options, calls the core through `semsearch.wiring`, and prints; a
 `SemsearchError` becomes one line on stderr and exit status 1 (`_guarded`). `semsearch serve`
@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from semsearch.embedders import Embedder
 from semsearch.errors import SemsearchError
-from semsearch.settings import Settings, get_settings
+from semsearch.index.format import CURRENT
+from semsearch.settings import Settings, bundled_notes_dir, get_settings
 from semsearch.wiring import build_notes, embedder_for, open_live_index, retrieval_config
 
+from .config import config_command, settings_error
+from .doctor import doctor_command
 from .output import format_hit
 
 if TYPE_CHECKING:
@@ -59,7 +63,8 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
             bar.close()
     if not quiet:
         click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "
-                   f"{report.seconds:.1f}s (build {report.manifest.build_id}; {report.embedded} embedded, "
+                   f"{report.seconds:.1f}s into {settings.index_dir.absolute()} "
+                   f"(build {report.manifest.build_id}; {report.embedded} embedded, "
                    f"{report.reused} reused; {report.sentences} sentences, {report.sentences_embedded} "
                    "embedded).", err=True)
         for file in report.files:
@@ -71,10 +76,16 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
 def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, *, source: str | None = None) -> None:
     """Print the passages that answer `question`, or that nothing does (the core's decision)."""
     embedder = embedder_for(settings)
+    first_run: list[Path] = []
 
     def first_build(settings: Settings) -> BuildReport:
-        click.echo(f"No index yet at {settings.index_dir}: building one from {settings.notes_dir} "
+        click.echo(f"No index yet at {settings.index_dir.absolute()}: building one from {settings.notes_dir} "
                    "(first run only).", err=True)
+        old = Path("index")
+        if (old / CURRENT).is_file() and old.absolute() != settings.index_dir.absolute():
+            click.echo("(./index holds an index too: use it with --index-dir index or SEMSEARCH_INDEX_DIR.)",
+                       err=True)
+        first_run.append(settings.notes_dir)
         return run_build(settings, embedder=embedder, wait=True)
 
     live = open_live_index(settings, embedder=embedder, build_if_missing=True, on_first_build=first_build)
@@ -89,6 +100,9 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, 
         click.echo("Nothing in your notes answers this.")
     else:
         click.echo("\n".join(format_hit(hit, result.query) for hit in result.hits))
+    if first_run and first_run[0].absolute() == bundled_notes_dir().absolute():
+        click.echo(f"\nThat answer came from the example notes bundled with semsearch. Index your own with "
+                   f"`semsearch index ~/notes`, or set notes_dir in {settings.config_file}.", err=True)
 
 
 class _Group(click.Group):
@@ -102,6 +116,8 @@ def _guarded(call: Callable[[], T]) -> T:
         return call()
     except SemsearchError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ValidationError as exc:  # a bad value in the environment, .env or the config file
+        raise click.ClickException(settings_error(exc)) from exc
     except KeyboardInterrupt:
         raise click.Abort() from None
 
@@ -120,8 +136,8 @@ def _with_index_dir(index_dir: Path | None) -> Settings:
               help="Read, chunk and embed on a Ray cluster (ADDRESS, else RAY_ADDRESS or a local one).")
 def index_command(notes_dir: Path | None, index_dir: Path | None, watch: bool, wait: bool,
                   ray_address: str | None) -> None:
-    """Index NOTES_DIR (default: the bundled notes) and publish the build; unchanged passages
-    are not embedded again."""
+    """Index NOTES_DIR (default: the configured notes_dir, else the bundled notes) and publish the
+    build; unchanged passages are not embedded again."""
     settings = _with_index_dir(index_dir)
     notes = notes_dir or settings.notes_dir
     if not watch:
@@ -130,7 +146,7 @@ def index_command(notes_dir: Path | None, index_dir: Path | None, watch: bool, w
     from semsearch.indexing.watch import watch_notes
 
     embedder = embedder_for(settings)
-    click.echo(f"Watching {notes} (Ctrl-C stops).", err=True)
+    click.echo(f"Watching {notes}, publishing into {settings.index_dir.absolute()} (Ctrl-C stops).", err=True)
     watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True),
                 include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms)
 
@@ -141,7 +157,9 @@ def index_command(notes_dir: Path | None, index_dir: Path | None, watch: bool, w
 @click.option("--problems", is_flag=True, help="List only skipped, failed and removed files.")
 def status_command(index_dir: Path | None, as_json: bool, problems: bool) -> None:
     """The published build (id, time, model, counts) and what became of each notes file."""
-    from semsearch.index.status import format_status, index_status
+    from semsearch.index.status import index_status
+
+    from .output import format_status
 
     status = index_status(index_dir or get_settings().index_dir)
     click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2) if as_json
@@ -151,14 +169,18 @@ def status_command(index_dir: Path | None, as_json: bool, problems: bool) -> Non
 SOURCE_HELP = "Only passages of notes whose path matches this glob (ml/*.md) or prefix."
 
 
+INDEX_DIR_HELP = "The index to answer from (default SEMSEARCH_INDEX_DIR, or the per-user data folder)."
+
+
 @click.command("ask")
 @click.argument("question")
 @click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
 @click.option("--source", help=SOURCE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
-def ask_command(question: str, top_k: int | None, source: str | None, as_json: bool) -> None:
+@click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP)
+def ask_command(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None) -> None:
     """Answer QUESTION with ranked passages from your notes."""
-    answer(question, top_k, as_json, get_settings(), source=source)
+    answer(question, top_k, as_json, _with_index_dir(index_dir), source=source)
 
 
 @click.command("eval")
@@ -215,7 +237,8 @@ def command_group(*extra: click.Command) -> click.Group:
         """semsearch: semantic search over your notes."""
         _setup_logging(verbose)
 
-    for command in (index_command, status_command, ask_command, eval_command, *extra):
+    for command in (index_command, status_command, ask_command, eval_command, config_command, doctor_command,
+                    *extra):
         group.add_command(command)
     return group
 
@@ -228,8 +251,10 @@ main = command_group()
 @click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
 @click.option("--source", help=SOURCE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
+@click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
-def ask(question: str, top_k: int | None, source: str | None, as_json: bool, verbose: bool) -> None:
+def ask(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None,
+        verbose: bool) -> None:
     """Answer QUESTION from your notes: ask "what is inverted dropout" """
     _setup_logging(verbose)
-    _guarded(lambda: answer(question, top_k, as_json, get_settings(), source=source))
+    _guarded(lambda: answer(question, top_k, as_json, _with_index_dir(index_dir), source=source))

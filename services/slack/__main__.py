@@ -25,7 +25,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SemsearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
     if args.mode:
         settings = settings.model_copy(update={"slack_mode": args.mode})
     try:

@@ -27,6 +27,7 @@ NOTES_B = {
     "beta/batchnorm.md": "# Batch norm\n\nBatch normalization standardizes layer inputs per batch.\n",
 }
 MakeClient = Callable[..., TestClient]
+LOCAL = "http://127.0.0.1:8000"  # a keyless server answers only to its own names (services/api/origin.py)
 
 
 def write_notes(root: Path, files: dict[str, str]) -> Path:
@@ -93,7 +94,7 @@ def make_client(make_settings: Callable[..., Settings]) -> Iterator[MakeClient]:
         def make(*, reload_interval: float = 0.0, raise_server_exceptions: bool = True,
                  **overrides: Any) -> TestClient:
             app = create_app(make_settings(**overrides), reload_interval=reload_interval)
-            client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+            client = TestClient(app, raise_server_exceptions=raise_server_exceptions, base_url=LOCAL)
             return stack.enter_context(client)
 
         yield make

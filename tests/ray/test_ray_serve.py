@@ -60,7 +60,7 @@ def test_two_replicas_answer_post_query_like_the_local_app(served: str, settings
         answers = [http.post("/query", json=QUERY) for _ in range(6)]
         ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
-    with TestClient(create_server_app(settings.model_copy(update={"port": 0}))) as local:
+    with TestClient(create_server_app(settings.model_copy(update={"port": 0})), base_url="http://127.0.0.1") as local:
         expected = local.post("/query", json=QUERY).json()
     for response in answers:
         assert response.status_code == 200, response.text

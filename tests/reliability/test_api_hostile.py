@@ -64,3 +64,40 @@ def test_credential_looking_query_parameters_are_refused(build_a: str, make_clie
 def test_lone_surrogates_are_a_422_not_a_500(client: TestClient, raw: bytes) -> None:
     response = client.post("/query", content=raw, headers={"content-type": "application/json"})
     assert "not valid text" in assert_error(response, 422, "invalid_request")
+
+
+@pytest.mark.parametrize("host", ["evil.example", "rebound.attacker.test:8000", "192.168.1.7"])
+def test_a_keyless_server_answers_only_to_its_own_names(build_a: str, make_client: MakeClient, host: str) -> None:
+    client = make_client()
+    response = client.post("/query", json={"query": "dropout"}, headers={"host": host})
+    assert "host name" in assert_error(response, 421, "misdirected_request")
+    for own in ("127.0.0.1:8000", "localhost", "[::1]:8000"):
+        assert client.post("/query", json={"query": "dropout"}, headers={"host": own}).status_code == 200
+
+
+def test_allowed_hosts_admit_a_proxy_name(build_a: str, make_client: MakeClient) -> None:
+    client = make_client(allowed_hosts=["notes.internal"])
+    assert client.post("/query", json={"query": "x"}, headers={"host": "notes.internal"}).status_code == 200
+    assert make_client(allowed_hosts=["*"]).post("/query", json={"query": "x"},
+                                                  headers={"host": "any.example"}).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/admin/reload"), ("POST", "/query"), ("GET", "/status"),
+                                              ("GET", "/metrics")])
+def test_cross_site_requests_to_a_keyless_server_are_refused(build_a: str, make_client: MakeClient,
+                                                             method: str, path: str) -> None:
+    client = make_client()
+    headers = {"origin": "http://evil.example", "content-type": "text/plain"}
+    response = client.request(method, path, content=b'{"query": "dropout"}', headers=headers)
+    assert "Cross-site" in assert_error(response, 403, "forbidden")
+    same = client.request(method, path, json={"query": "x"} if method == "POST" else None,
+                          headers={"origin": "http://127.0.0.1:8000"})
+    assert same.status_code != 403
+    assert client.get("/healthz", headers={"origin": "http://evil.example"}).status_code == 200
+
+
+def test_with_keys_the_key_is_the_guard(build_a: str, make_client: MakeClient) -> None:
+    client = make_client(api_keys=[GOOD])
+    response = client.post("/query", json={"query": "x"}, headers={"host": "any.example", "X-API-Key": GOOD,
+                                                                   "origin": "http://other.example"})
+    assert response.status_code == 200

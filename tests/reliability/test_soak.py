@@ -39,7 +39,7 @@ def test_memory_stays_flat_over_20000_queries(build_a: str, make_settings: Calla
 
     async def run(first: int, last: int) -> None:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://soak") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             for batch in range(first, last, CONCURRENCY):
                 await asyncio.gather(*(ask(http, i) for i in range(batch, min(batch + CONCURRENCY, last))))
 

@@ -87,7 +87,7 @@ def test_hostile_queries_are_answered_or_refused_in_one_sentence(fuzz_index: Pat
 @pytest.fixture(scope="module")
 def api(fuzz_index: Path) -> Any:
     app = create_app(Settings(index_dir=fuzz_index, model="hashing", rate_limit=0), reload_interval=60.0)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1") as client:
         yield client
 
 

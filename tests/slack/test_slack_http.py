@@ -97,7 +97,7 @@ def test_the_api_edge_alone_has_no_slack_route(slack_notes: Path, tmp_path: Path
     build_index(slack_notes, index_dir, HashingEmbedder())
     settings = Settings(index_dir=index_dir, model="hashing", slack_bot_token=SecretStr("xoxb-test"),
                         slack_signing_secret=SecretStr(SIGNING_SECRET))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         assert client.post(EVENTS_PATH, content="{}").status_code == 404
 
 
