@@ -27,8 +27,10 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_read(tmp_path: Path)
     (root / "binary.txt").write_bytes(b"\x00\x01\x02binary")
     (root / "big.md").write_text("word " * 3000)
     (root / "image.png").write_bytes(b"\x89PNG")
-    (root / ".hidden").mkdir()
-    (root / ".hidden" / "secret.md").write_text("hidden\n")
+    (root / ".net").mkdir()  # a dot folder is a topic folder, read like any other
+    (root / ".net" / "linq.md").write_text("linq\n")
+    (root / ".git").mkdir()  # a tool's folder is not
+    (root / ".git" / "secret.md").write_text("hidden\n")
     outside = tmp_path / "outside.md"
     outside.write_text("secret outside the root\n")
     os.symlink(outside, root / "escape.md")
@@ -37,7 +39,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_read(tmp_path: Path)
 
     notes, skipped = _read(root, max_file_bytes=10_000)
 
-    assert set(notes) == {"good.md", "sub/nested.txt", "inside-link.md"}
+    assert set(notes) == {"good.md", "sub/nested.txt", "inside-link.md", ".net/linq.md"}
     assert skipped == {
         "big.md": "too large (14.6 KB; the limit is 9.8 KB)",
         "binary.txt": "binary file (contains NUL bytes)",

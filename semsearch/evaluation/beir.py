@@ -26,6 +26,7 @@ import numpy as np
 from ..embedders import Embedder
 from ..errors import SemsearchError
 from ..index.format import CURRENT, FORMAT_VERSION
+from ..index.glossary import GLOSSARY_VERSION
 from ..index.lexical import K1, B
 from ..index.sentences import sentence_units
 from ..index.writer import write_build
@@ -138,7 +139,8 @@ def build_beir_index(dataset: BeirDataset, embedder: Embedder, cache_dir: Path,
     # the build format, BM25's parameters and the sentence stage are part of the key: cached builds
     # made otherwise are not reused
     key = _key(embedder.model_name, [c.embed_text for c in chunks] + [f"format:{FORMAT_VERSION}",
-                                                                      f"bm25:{K1}:{B}"]
+                                                                      f"bm25:{K1}:{B}",
+                                                                      f"glossary:{GLOSSARY_VERSION}"]
                + (["sentences"] if sentences else []))
     index_dir = cache_dir / f"index-{key}"
     if (index_dir / CURRENT).is_file():

@@ -28,13 +28,19 @@ from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
 
+# changes with every change to what is mined: part of the BEIR build cache key (evaluation/beir.py)
+GLOSSARY_VERSION = "2"
 MAX_EXTRA_WORDS = 2  # a definition has at most len(acronym) + this many words
+COMPOUND_PART = 4  # a word gives a further letter only this far in (auto|encoder), not `anything`'s t
 MIN_LOWERCASE = 3  # shorter acronyms are read only as written in capitals
 RIVAL_SHARE = 0.5  # a second definition this common (relative to the first) makes an acronym ambiguous
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # a word with 2+ capitals that starts with one (VAE, ReLU, GANs), 2-10 characters
 _ACRONYM = re.compile(r"[A-Z](?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{1,9}")
 _SEPARATOR = re.compile(r"\s*\\?[(\[]\s*|\s*[-\u2013\u2014:=]\s*")
+_WORD_GAP = re.compile(r"\s+|\s*-\s*")  # between the words of a definition: spaces or a hyphen
+_CLAUSE_END = re.compile(r"\s*(?:[^\w\s]|$)")  # after a definition that follows its acronym
+_SLUG_GAP = re.compile(r"[-_]")
 _FILLERS = frozenset({"a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "the", "to", "via", "with"})
 
 
@@ -62,7 +68,7 @@ def spells(letters: str, words: Sequence[str]) -> bool:
                 return True
         if i >= len(letters) or word[0] != letters[i]:
             return False
-        i, position = i + 1, 1
+        i, position = i + 1, COMPOUND_PART
         while True:
             if fits(i, j + 1):
                 return True
@@ -74,16 +80,24 @@ def spells(letters: str, words: Sequence[str]) -> bool:
 
 
 def _definitions(letters: str, text: str, spans: Sequence[tuple[int, int, str]], at: int) -> Iterable[str]:
-    """Definitions of the acronym at word `at` of `text`: the words just before it, or just after."""
+    """Definitions of the acronym at word `at` of `text`, adjacent and complete: the words just
+    before it (`deep belief networks (DBN)`), or the words just after it up to the end of the
+    clause (`DBN - deep belief networks, ...`), across one separator, with only spaces or hyphens
+    between the definition's words (`urn:ietf:...` is not a definition)."""
     longest = len(letters) + MAX_EXTRA_WORDS
     words = [word for _, _, word in spans]
+
+    def joined(first: int, last: int) -> bool:  # words first..last-1 are one run of words
+        return all(_WORD_GAP.fullmatch(text[spans[k][1]:spans[k + 1][0]]) for k in range(first, last - 1))
+
     if at > 0 and _SEPARATOR.fullmatch(text[spans[at - 1][1]:spans[at][0]]):
         for start in range(max(0, at - longest), at - 1):
-            if spells(letters, words[start:at]):
+            if spells(letters, words[start:at]) and joined(start, at):
                 yield " ".join(words[start:at])
     if at + 1 < len(words) and _SEPARATOR.fullmatch(text[spans[at][1]:spans[at + 1][0]]):
         for end in range(at + 3, min(len(words), at + 1 + longest) + 1):
-            if spells(letters, words[at + 1:end]):
+            after = text[spans[end - 1][1]:spans[end][0] if end < len(spans) else len(text)]
+            if spells(letters, words[at + 1:end]) and joined(at + 1, end) and _CLAUSE_END.match(after):
                 yield " ".join(words[at + 1:end])
 
 
@@ -133,23 +147,30 @@ def mine_glossary(texts: Iterable[str]) -> Glossary:
     """The glossary of every acronym `texts` define (see the module docstring)."""
     texts = list(texts)
     cased: Counter[str] = Counter()
+    upper: Counter[str] = Counter()  # of them, written in capitals only (`PIP`, not `PiP`)
     lower: Counter[str] = Counter()  # every all-lowercase word, for comparing with `cased`
     for text in texts:
         for token in _WORD.findall(text):
             if (key := acronym_key(token)) is not None:
                 cased[key] += 1
+                upper[key] += token.rstrip("s").isupper()
             elif token.islower():
                 lower[token] += 1
     # a lowercase use (a URL slug) counts where the capitalized form is the usual one (not `in`, nor
     # `ha` with `has`), for acronyms of 3+ letters (not `la`)
     lowercase_too = {key for key in cased
-                     if len(key) >= MIN_LOWERCASE and lower[key] + lower[key + "s"] <= cased[key]}
+                     if len(key) >= MIN_LOWERCASE and lower[key] + lower[key + "s"] <= cased[key]
+                     and upper[key] * 2 > cased[key]}
     found: dict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
         spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         lowered: list[tuple[int, int, str]] | None = None
         for at, (_, _, token) in enumerate(spans):
-            if (key := _acronym_in(token, lowercase_too)) is not None:
+            key = _acronym_in(token, lowercase_too)
+            if key is not None and token.islower() and not (  # a lowercase acronym only in a slug
+                    at > 0 and _SLUG_GAP.fullmatch(text[spans[at - 1][1]:spans[at][0]])):
+                continue
+            if key is not None:
                 lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
                 found[key].update(d for d in _definitions(key, text, lowered, at) if key not in d.split())
     definitions = {key: best for key, forms in found.items() if forms and (best := _best(forms))}

@@ -92,9 +92,12 @@ def read_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], m
     """Read and chunk every note; a file that cannot be read or chunked is recorded, not raised."""
     real_root = notes_dir.resolve()
     unreadable: list[SkippedFile] = []
+    skipped: list[SkippedFile] = []  # tool folders, the index, hidden files: said in status, never kept
     results = [read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes, overlap_tokens=overlap_tokens,
-                         real_root=real_root) for path in iter_note_paths(notes_dir, include, unreadable=unreadable)]
-    return results + [_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable]
+                         real_root=real_root)
+               for path in iter_note_paths(notes_dir, include, unreadable=unreadable, skipped=skipped)]
+    return (results + [_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable]
+            + [_FileResult(item.source, reason=item.reason) for item in skipped])
 
 
 def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes: int, overlap_tokens: int,

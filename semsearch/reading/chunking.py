@@ -5,6 +5,14 @@ Pure and deterministic: the token counter is passed in (the embedder's tokenizer
 data URI, or a line of more than MAX_LINE_CHARS characters: minified data, not prose) are left out
 of every chunk, so a chunk never carries them; a chunk stops before such a line and the next one
 starts after it. A note that would make more than MAX_PASSAGES chunks is refused.
+
+A chunk's `text` is always the file's own text (of the decoded note, see `documents.parse_note`):
+either its whole lines `start_line..end_line` joined by "\n", or, for a line whose embedded form is
+over the token budget (a long URL, a paragraph written as one line), one contiguous piece of that
+single line (`start_line == end_line`, `text` a substring of the line, cut after a word where it can
+be; `split_long_line`). Such a line is never packed with other lines: the chunk before it ends, its
+pieces follow (neighbouring pieces overlap by up to `overlap_tokens`), and the next chunk starts
+after it. Every chunk's embedded text stays within `max_tokens`.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ _EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 _TOKENISH = re.compile(r"\w+|[^\w\s]")
 _SPACES = re.compile(r"[ \t]+")
+_WORD_RUN = re.compile(r"\S+")
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[*+\-•◦▪‣]\s+|>\s*)+")
 
 
@@ -159,24 +168,59 @@ def _bounded_prefix(prefix: str, limit: int, count: TokenCounter) -> str:
     return " ".join(words)
 
 
-def _split_long_line(text: str, budget: int, overlap: int, count: TokenCounter) -> list[str]:
-    """Split one over-long line at spaces into pieces of at most `budget` tokens (never mid-word)."""
-    words = text.split(" ")
-    pieces: list[str] = []
-    start = 0
-    while start < len(words):
-        end, used = start, 0
-        while end < len(words) and (used + count(words[end]) <= budget or end == start):
-            used += count(words[end])
-            end += 1
-        pieces.append(" ".join(words[start:end]))
-        if end >= len(words):
+def _piece_ends(line: str, start: int) -> list[int]:
+    """Where a piece of `line` that starts at `start` may end: after each word (before whitespace)."""
+    return [m.end() for m in _WORD_RUN.finditer(line, start)]
+
+
+def _fits(piece: str, budget: int, count: TokenCounter) -> bool:
+    return count(embedding_form(piece)) <= budget
+
+
+def _longest(candidates: list[int], start: int, line: str, budget: int, count: TokenCounter) -> int:
+    """The farthest end in `candidates` (ascending) whose piece `line[start:end]` fits the budget,
+    or -1 when none does (binary search: the count grows with the piece, up to link reduction,
+    which the final check of each piece covers)."""
+    low, high, best = 0, len(candidates) - 1, -1
+    while low <= high:
+        mid = (low + high) // 2
+        if _fits(line[start:candidates[mid]], budget, count):
+            best, low = candidates[mid], mid + 1
+        else:
+            high = mid - 1
+    return best
+
+
+def split_long_line(line: str, budget: int, overlap: int, count: TokenCounter) -> list[tuple[int, int]]:
+    """Split a line over the budget into pieces `(start, end)`: each `line[start:end]` is a
+    contiguous substring of the line whose embedded form is within `budget` tokens. Pieces end after
+    a word where they can; a single word over the budget (a long URL) is cut between characters.
+    Consecutive pieces share up to `overlap` tokens of words, and every piece starts further on."""
+    pieces: list[tuple[int, int]] = []
+    start = len(line) - len(line.lstrip())
+    while start < len(line):
+        ends = _piece_ends(line, start)
+        if not ends:
             break
-        back, kept = end, 0
-        while back - 1 > start and kept + count(words[back - 1]) <= overlap:
-            back -= 1
-            kept += count(words[back])
-        start = back
+        end = _longest(ends, start, line, budget, count)
+        if end <= start:  # the first word alone is over the budget: cut it between characters
+            end = _longest(list(range(start + 1, ends[0] + 1)), start, line, budget, count)
+            end = max(end, start + 1)
+        while end - start > 1 and not _fits(line[start:end], budget, count):
+            end -= 1
+        pieces.append((start, end))
+        rest = line[end:]
+        if not rest.strip():
+            break
+        following = end + len(rest) - len(rest.lstrip())
+        back = following
+        if overlap:  # step back over whole words of this piece, at most `overlap` tokens of them
+            starts = [m.start() for m in _WORD_RUN.finditer(line, start, end)][1:]
+            for candidate in reversed(starts):
+                if not _fits(line[candidate:end], overlap, count):
+                    break
+                back = candidate
+        start = back if back > start else following
     return pieces
 
 
@@ -223,49 +267,46 @@ def chunk_note(
 def _pack(
     lines: list[tuple[int, str]], budget: int, overlap: int, count: TokenCounter
 ) -> Iterator[tuple[int, int, str]]:
-    """Greedily pack lines into (start_line, end_line, text) within `budget` embedded tokens."""
-    units: list[tuple[int, str, int] | None] = []  # (line number, text, tokens), long lines split; None: data
-    for number, text in lines:
-        if not is_text_line(text):
-            units.append(None)
-            continue
-        if not text.strip():
-            units.append((number, text, 0))
-            continue
-        tokens = count(embedding_form(text))
-        if tokens <= budget:
-            units.append((number, text, tokens))
-        else:
-            for piece in _split_long_line(text, budget, overlap, lambda w: count(embedding_form(w))):
-                units.append((number, piece, count(embedding_form(piece))))
-    current: list[tuple[int, str, int]] = []
+    """Greedily pack whole lines into (start_line, end_line, text) within `budget` embedded tokens.
+    A line over the budget is never packed with other lines: it becomes pieces of its own
+    (`split_long_line`), each a chunk with start_line == end_line and a substring of the line as text."""
+    current: list[tuple[int, str, int]] = []  # (line number, text, tokens)
     used = 0
-    for unit in units:
-        if unit is None:  # a data line ends the chunk; the next starts after it, with no overlap
-            if any(text.strip() for _, text, _ in current):
-                yield _emit(current)
+    for number, text in lines:
+        if not is_text_line(text):  # a data line ends the chunk; the next starts after it, with no overlap
+            yield from _emit(current)
             current, used = [], 0
             continue
-        if current and used + unit[2] > budget:
-            yield _emit(current)
+        tokens = count(embedding_form(text)) if text.strip() else 0
+        if tokens > budget:  # the chunk so far, then the line's pieces, then a fresh chunk
+            yield from _emit(current)
+            current, used = [], 0
+            for start, end in split_long_line(text, budget, overlap, count):
+                yield number, number, text[start:end]
+            continue
+        if current and used + tokens > budget:
+            yield from _emit(current)
             tail: list[tuple[int, str, int]] = []
             kept = 0
             for old in reversed(current[1:]):
-                if kept + old[2] > overlap or old[0] == unit[0]:
+                if kept + old[2] > overlap:
                     break
                 tail.insert(0, old)
                 kept += old[2]
-            while tail and kept + unit[2] > budget:  # the overlap must leave room for the new line
+            while tail and kept + tokens > budget:  # the overlap must leave room for the new line
                 kept -= tail.pop(0)[2]
+            while tail and not tail[0][1].strip():  # a chunk starts on a line with text
+                tail.pop(0)
             current, used = tail, kept
-        if current or unit[1].strip():
-            current.append(unit)
-            used += unit[2]
-    if any(text.strip() for _, text, _ in current):
-        yield _emit(current)
+        if current or text.strip():
+            current.append((number, text, tokens))
+            used += tokens
+    yield from _emit(current)
 
 
-def _emit(units: list[tuple[int, str, int]]) -> tuple[int, int, str]:
+def _emit(units: list[tuple[int, str, int]]) -> Iterator[tuple[int, int, str]]:
+    """The chunk of these whole lines, trailing blank lines left out (nothing if all are blank)."""
     while units and not units[-1][1].strip():
         units = units[:-1]
-    return units[0][0], units[-1][0], "\n".join(text for _, text, _ in units)
+    if units:
+        yield units[0][0], units[-1][0], "\n".join(text for _, text, _ in units)

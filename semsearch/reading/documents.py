@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import difflib
 import logging
 import re
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import ftfy
 import yaml
 from charset_normalizer import from_bytes
+from ftfy.badness import badness, is_bad
 
 from ..records import Note, NoteFormat
 
@@ -23,6 +25,7 @@ _MD_LINK = re.compile(r"\]\((?:https?://|/|#|\./)|<https?://[^>\s]+>")
 _MD_BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
 _MD_BULLET = re.compile(r"^\s*[*+-]\s+\S")
 _MD_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
 
 
@@ -98,15 +101,73 @@ def _legacy_bytes_to_utf8(piece: str) -> str | None:
     return text if len(text) == 1 and ord(text) > 0x7F else None
 
 
+# ftfy's encoding repairs only: Unicode forms, character widths, ligatures, quotes, HTML entities,
+# terminal escapes, control characters and line breaks of correct text are never touched
+_ENCODING_ONLY = ftfy.TextFixerConfig(
+    unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False,
+    fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False, fix_surrogates=False,
+    remove_control_chars=False, normalization=None,
+)
+# a note that names mojibake or a character encoding shows its examples on purpose
+_ABOUT_ENCODINGS = re.compile(
+    r"mojibake|unicode|\butf-?(?:8|16|32)\b|\blatin-?1\b|iso-?8859|windows-?125\d|\bcp-?125\d|charset"
+    r"|character encoding|code ?page", re.IGNORECASE)
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+
+
+def _repair_line(line: str) -> str:
+    """The line with its mojibake undone, or the line itself when it is not mojibake (neither ftfy's
+    `is_bad` nor a run of mixed-code-page mojibake), when its mojibake sits in a code span, or when
+    the repair only yields characters the line already writes correctly (a before-and-after
+    example: `"é" shows as "Ã©"`)."""
+    if line.isascii():
+        return line
+    outside_code = _CODE_SPAN.sub("", line)
+    redecoded = _NON_ASCII_RUN.sub(_redecode_run, outside_code) != outside_code
+    if not redecoded and not is_bad(outside_code):
+        return line
+    fixed = _NON_ASCII_RUN.sub(_redecode_run, ftfy.fix_text(line, _ENCODING_ONLY))
+    if fixed == line or badness(fixed) > badness(line):
+        return line
+    return line if _shows_both_forms(line, fixed) else fixed
+
+
+def _shows_both_forms(line: str, fixed: str) -> bool:
+    """True when a character the repair writes is already written correctly in the unchanged rest of
+    the line: the line shows the mojibake next to what it stands for, on purpose."""
+    kept: set[str] = set()
+    written: set[str] = set()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, line, fixed, autojunk=False).get_opcodes():
+        if tag == "equal":
+            kept.update(c for c in line[i1:i2] if not c.isascii())
+        else:
+            written.update(c for c in fixed[j1:j2] if not c.isascii())
+    return bool(kept & written)
+
+
 def repair_text(text: str) -> str:
-    """Repair mojibake with ftfy, keeping quotes, line breaks and line count as they are."""
-    fixed = ftfy.fix_text(
-        text, uncurl_quotes=False, fix_line_breaks=False, unescape_html=False, normalization="NFC"
-    )
-    fixed = _NON_ASCII_RUN.sub(_redecode_run, fixed)
-    if fixed.count("\n") != text.count("\n"):  # never shift line numbers used in citations
+    """Undo mojibake (UTF-8 read in a legacy code page) line by line, and only where it is one.
+
+    Correct text is kept exactly as written: no Unicode normalization, no width or ligature
+    folding, quotes, escapes and line breaks as they are. A line is repaired only when ftfy judges
+    it mojibake (`ftfy.badness.is_bad`) and the repair lowers its badness; the lines of fenced code
+    blocks, mojibake inside inline code spans, before-and-after examples, and every line of a note
+    that names mojibake or a character encoding (`_ABOUT_ENCODINGS`: it shows its examples on
+    purpose) are kept. The line count never changes, so line numbers in citations stay the file's.
+    A repaired note (`Note.repaired`) shows the repaired text of its repaired lines; all other lines
+    are the file's own."""
+    if text.isascii() or _ABOUT_ENCODINGS.search(text):
         return text
-    return fixed
+    lines = text.split("\n")
+    in_fence = False
+    for index, line in enumerate(lines):
+        if _FENCE_LINE.match(line):
+            in_fence = not in_fence
+        elif not in_fence:
+            fixed = _repair_line(line)
+            if "\n" not in fixed:
+                lines[index] = fixed
+    return "\n".join(lines)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], int]:

@@ -41,10 +41,35 @@ def _matches(relative: str, include: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(name, g) for g in include)
 
 
+# folders that hold a tool's state, not notes: skipped (and said so in files.json); every other
+# folder is walked, dot folders included (`.net/` is a topic)
+TOOL_FOLDERS = {
+    ".git": "git", ".hg": "Mercurial", ".svn": "Subversion", ".bzr": "Bazaar", "_darcs": "darcs",
+    ".jj": "Jujutsu", ".obsidian": "Obsidian", ".trash": "Obsidian's trash", ".Trash": "the trash",
+    ".Trashes": "the trash", ".Trash-1000": "the trash", "$RECYCLE.BIN": "the recycle bin",
+    ".vscode": "VS Code", ".idea": "a JetBrains IDE", ".vs": "Visual Studio", ".foam": "Foam",
+    ".logseq": "Logseq", ".stfolder": "Syncthing", ".stversions": "Syncthing", ".dropbox.cache": "Dropbox",
+    ".cache": "a cache", ".venv": "a Python environment", "venv": "a Python environment",
+    "node_modules": "npm", "__pycache__": "Python", ".mypy_cache": "mypy", ".pytest_cache": "pytest",
+    ".ruff_cache": "ruff", ".tox": "tox", ".ipynb_checkpoints": "Jupyter", ".DS_Store": "macOS",
+    ".Spotlight-V100": "macOS", ".fseventsd": "macOS", ".TemporaryItems": "macOS",
+}
+
+
+def is_index_folder(folder: Path) -> bool:
+    """True for a semsearch index directory (it holds `CURRENT` and `builds/`)."""
+    return (folder / "CURRENT").is_file() and (folder / "builds").is_dir()
+
+
 def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
-                    unreadable: list[SkippedFile] | None = None) -> Iterator[Path]:
-    """Files under `root` matching `include`, sorted, without descending into hidden folders. A
-    folder that cannot be listed is added to `unreadable` (as `folder/` with the reason)."""
+                    unreadable: list[SkippedFile] | None = None, skipped: list[SkippedFile] | None = None,
+                    exclude: Sequence[Path] = ()) -> Iterator[Path]:
+    """Files under `root` matching `include`, sorted. A folder that cannot be listed is added to
+    `unreadable` (as `folder/` with the reason). Not walked, and added to `skipped` with the reason:
+    the tool folders (`TOOL_FOLDERS`: `.git`, `.obsidian`, editor, OS and cache folders), a semsearch
+    index directory inside the notes folder (`exclude`, or any folder laid out as one). Other folders
+    whose names start with a dot (`.net/`) are notes like any other. Hidden files (`.draft.md`,
+    `._note.md` from macOS) are not read: the ones matching `include` are added to `skipped`."""
 
     def refused(error: OSError) -> None:
         folder = Path(error.filename or root)
@@ -54,11 +79,31 @@ def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
         if unreadable is not None:
             unreadable.append(SkippedFile(f"{relative}/", reason))
 
+    def skip(path: Path, reason: str, folder: bool = True) -> None:
+        source = shown_source(path, root) + ("/" if folder else "")
+        logger.info("skipping %s: %s", source, reason)
+        if skipped is not None:
+            skipped.append(SkippedFile(source, reason))
+
+    excluded = {os.path.abspath(p) for p in exclude}
     for folder, dirs, files in os.walk(root, followlinks=False, onerror=refused):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        walked: list[str] = []
+        for name in sorted(dirs):
+            path = Path(folder) / name
+            if name in TOOL_FOLDERS:
+                skip(path, f"{TOOL_FOLDERS[name]} folder, not notes")
+            elif os.path.abspath(path) in excluded or is_index_folder(path):
+                skip(path, "the semsearch index, not notes")
+            else:
+                walked.append(name)
+        dirs[:] = walked
         for name in sorted(files):
             path = Path(folder) / name
-            if not name.startswith(".") and _matches(path.relative_to(root).as_posix(), include):
+            if not _matches(path.relative_to(root).as_posix(), include):
+                continue
+            if name.startswith("."):
+                skip(path, "hidden file (its name starts with a dot)", folder=False)
+            else:
                 yield path
 
 
