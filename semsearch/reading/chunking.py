@@ -194,7 +194,8 @@ def _longest(candidates: list[int], start: int, line: str, budget: int, count: T
 def split_long_line(line: str, budget: int, overlap: int, count: TokenCounter) -> list[tuple[int, int]]:
     """Split a line over the budget into pieces `(start, end)`: each `line[start:end]` is a
     contiguous substring of the line whose embedded form is within `budget` tokens. Pieces end after
-    a word where they can; a single word over the budget (a long URL) is cut between characters.
+    a word; a single word over the budget (a long URL) is one piece of its own, whole (never cut
+    mid-word: its embedding is truncated by the model instead).
     Consecutive pieces share up to `overlap` tokens of words, and every piece starts further on."""
     pieces: list[tuple[int, int]] = []
     start = len(line) - len(line.lstrip())
@@ -203,11 +204,8 @@ def split_long_line(line: str, budget: int, overlap: int, count: TokenCounter) -
         if not ends:
             break
         end = _longest(ends, start, line, budget, count)
-        if end <= start:  # the first word alone is over the budget: cut it between characters
-            end = _longest(list(range(start + 1, ends[0] + 1)), start, line, budget, count)
-            end = max(end, start + 1)
-        while end - start > 1 and not _fits(line[start:end], budget, count):
-            end -= 1
+        if end <= start:  # the first word alone is over the budget: kept whole, never cut mid-word
+            end = ends[0]  # (the model truncates its embedding; the shown text stays the file's)
         pieces.append((start, end))
         rest = line[end:]
         if not rest.strip():

@@ -41,7 +41,7 @@ def _matches(relative: str, include: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(name, g) for g in include)
 
 
-# folders that hold a tool's state, not notes: skipped (and said so in files.json); every other
+# folders that hold a tool's state, not notes: skipped without a word (logged at DEBUG); every other
 # folder is walked, dot folders included (`.net/` is a topic)
 TOOL_FOLDERS = {
     ".git": "git", ".hg": "Mercurial", ".svn": "Subversion", ".bzr": "Bazaar", "_darcs": "darcs",
@@ -65,11 +65,12 @@ def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
                     unreadable: list[SkippedFile] | None = None, skipped: list[SkippedFile] | None = None,
                     exclude: Sequence[Path] = ()) -> Iterator[Path]:
     """Files under `root` matching `include`, sorted. A folder that cannot be listed is added to
-    `unreadable` (as `folder/` with the reason). Not walked, and added to `skipped` with the reason:
-    the tool folders (`TOOL_FOLDERS`: `.git`, `.obsidian`, editor, OS and cache folders), a semsearch
-    index directory inside the notes folder (`exclude`, or any folder laid out as one). Other folders
-    whose names start with a dot (`.net/`) are notes like any other. Hidden files (`.draft.md`,
-    `._note.md` from macOS) are not read: the ones matching `include` are added to `skipped`."""
+    `unreadable` (as `folder/` with the reason). Not walked, as known not to hold notes: the tool
+    folders (`TOOL_FOLDERS`: `.git`, `.obsidian`, editor, OS and cache folders) and a semsearch index
+    directory inside the notes folder (`exclude`, or any folder laid out as one). Other folders whose
+    names start with a dot (`.net/`) are notes like any other. Hidden files (`.draft.md`, `._note.md`
+    from macOS) are not read: the ones matching `include` are added to `skipped` with the reason, so
+    `semsearch status` says what else was left out."""
 
     def refused(error: OSError) -> None:
         folder = Path(error.filename or root)
@@ -79,8 +80,8 @@ def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
         if unreadable is not None:
             unreadable.append(SkippedFile(f"{relative}/", reason))
 
-    def skip(path: Path, reason: str, folder: bool = True) -> None:
-        source = shown_source(path, root) + ("/" if folder else "")
+    def skip(path: Path, reason: str) -> None:
+        source = shown_source(path, root)
         logger.info("skipping %s: %s", source, reason)
         if skipped is not None:
             skipped.append(SkippedFile(source, reason))
@@ -91,9 +92,9 @@ def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
         for name in sorted(dirs):
             path = Path(folder) / name
             if name in TOOL_FOLDERS:
-                skip(path, f"{TOOL_FOLDERS[name]} folder, not notes")
+                logger.debug("not walking %s: a %s folder, not notes", path, TOOL_FOLDERS[name])
             elif os.path.abspath(path) in excluded or is_index_folder(path):
-                skip(path, "the semsearch index, not notes")
+                logger.debug("not walking %s: the semsearch index", path)
             else:
                 walked.append(name)
         dirs[:] = walked
@@ -102,7 +103,7 @@ def iter_note_paths(root: Path, include: Sequence[str] = DEFAULT_INCLUDE, *,
             if not _matches(path.relative_to(root).as_posix(), include):
                 continue
             if name.startswith("."):
-                skip(path, "hidden file (its name starts with a dot)", folder=False)
+                skip(path, "hidden file (its name starts with a dot)")
             else:
                 yield path
 
