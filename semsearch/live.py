@@ -111,8 +111,9 @@ class LiveIndex:
     def _fall_back(self, published: str, reason: SemsearchError) -> bool:
         """Serve the newest build older than the published (unusable) one that verifies and fits the
         model; a later good publish replaces it as usual."""
-        is_build = published in {path.name for path in build_dirs(self.index_dir)}
-        for path in build_dirs(self.index_dir):
+        builds = build_dirs(self.index_dir)
+        is_build = published in {path.name for path in builds}
+        for path in builds:
             if path.name == published or (is_build and path.name > published):
                 continue
             try:

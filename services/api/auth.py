@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import math
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -188,11 +187,8 @@ def _count_failure(request: Request) -> None:
     limiter: RateLimiter | None = getattr(request.app.state, "auth_failures", None)
     if limiter is None:
         return
-    wait = limiter.try_acquire(f"addr:{request.client.host if request.client else 'unknown'}")
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(429, f"Too many failed authentications from this address; retry in {seconds} s.",
-                       headers={"Retry-After": str(seconds)})
+    limiter.check(f"addr:{request.client.host if request.client else 'unknown'}",
+                  what="Too many failed authentications from this address")
 
 
 def require_api_key(

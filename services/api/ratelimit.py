@@ -47,13 +47,13 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         return wait
 
-    def check(self, identity: str) -> None:
-        """Raise a 429 `ApiError` (with `Retry-After`) when `identity` is over its rate."""
+    def check(self, identity: str, *, what: str = "Too many requests for this API key") -> None:
+        """Raise a 429 `ApiError` (`what`, then when to retry, and `Retry-After`) when `identity` is
+        over its rate."""
         wait = self.try_acquire(identity)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            raise ApiError(429, f"Too many requests for this API key; retry in {seconds} s.",
-                           headers={"Retry-After": str(seconds)})
+            raise ApiError(429, f"{what}; retry in {seconds} s.", headers={"Retry-After": str(seconds)})
 
     def __len__(self) -> int:
         return len(self._buckets)
