@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    CollectionAccessError,
+    FilterError,
     IndexBuildError,
     IndexCorruptError,
     IndexLockedError,
@@ -14,8 +16,10 @@ from .errors import (
     QueryError,
     SemsearchError,
 )
+from .filters import Filter
 from .index import Index, load_index
 from .live import LiveIndex
+from .query_syntax import ParsedQuery, parse_query
 from .records import Chunk, Hit, Note, SkippedFile
 from .search import QueryLimits, Searcher, SearchResult
 from .version import __version__
@@ -35,6 +39,9 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BuildReport",
     "Chunk",
+    "CollectionAccessError",
+    "Filter",
+    "FilterError",
     "Hit",
     "Index",
     "IndexBuildError",
@@ -45,6 +52,7 @@ __all__ = [
     "LiveIndex",
     "ModelLoadError",
     "Note",
+    "ParsedQuery",
     "QueryError",
     "QueryLimits",
     "SearchResult",
@@ -54,4 +62,5 @@ __all__ = [
     "__version__",
     "build_index",
     "load_index",
+    "parse_query",
 ]

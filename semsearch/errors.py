@@ -3,6 +3,9 @@ Slack, MCP) show `public_message(exc)`, which names no server path.
 
 SemsearchError
  ├─ QueryError            empty or too long query, top_k out of range
+ │   └─ FilterError       malformed date or tag in a filter
+ │       └─ UnknownCollectionError  a filter names a collection the build does not hold
+ ├─ CollectionAccessError a filter names a collection the caller may not see (403; names nothing)
  ├─ IndexNotFoundError    no published index at the configured path
  ├─ IndexCorruptError     a published file is missing, truncated or fails its checksum
  ├─ IndexMismatchError    the index was built with another model or dimension
@@ -20,6 +23,18 @@ class SemsearchError(Exception):
 
 class QueryError(SemsearchError):
     """The query itself is invalid (empty, too long, bad top_k)."""
+
+
+class FilterError(QueryError):
+    """A filter is invalid: an unknown collection, a malformed date or tag."""
+
+
+class UnknownCollectionError(FilterError):
+    """A filter names a collection the build does not hold (the API answers 404: well formed, not there)."""
+
+
+class CollectionAccessError(SemsearchError):
+    """A search names a collection outside the caller's scope; the message names no collection."""
 
 
 class IndexNotFoundError(SemsearchError):
@@ -58,7 +73,7 @@ def public_message(exc: SemsearchError) -> str:
     """The one sentence a remote client is shown for `exc`: a QueryError's own message (it is about
     the client's input), else a fixed sentence per kind of error that names no server path (the
     detail, with paths, belongs in the server's log)."""
-    if isinstance(exc, QueryError):
+    if isinstance(exc, QueryError | CollectionAccessError):
         return str(exc)
     if isinstance(exc, IndexNotFoundError):
         return NO_INDEX_MESSAGE

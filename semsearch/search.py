@@ -7,7 +7,6 @@ a search always runs on one build from start to end, and its result names that b
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ import numpy as np
 
 from .embedders import Embedder
 from .errors import QueryError
+from .filters import GLOB_CHARS, Filter, allowed_rows, source_matches
 from .index.format import Manifest
 from .index.glossary import spell_out
 from .index.loader import Index, load_current
@@ -29,7 +29,8 @@ from .records import Hit
 
 logger = logging.getLogger(__name__)
 
-GLOB_CHARS = frozenset("*?[")
+__all__ = ["GLOB_CHARS", "Filter", "QueryLimits", "SearchResult", "Searcher", "StageTimings", "source_matches",
+           "validate_query"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +59,6 @@ def validate_query(query: object, top_k: object, limits: QueryLimits) -> str:
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= limits.max_top_k:
         raise QueryError(f"top_k must be a whole number from 1 to {limits.max_top_k}, got {top_k!r}.")
     return text
-
-
-def source_matches(source: str, pattern: str) -> bool:
-    """A glob (when `pattern` has `*`, `?` or `[`; `*` also crosses `/`) or else a path prefix."""
-    if GLOB_CHARS.intersection(pattern):
-        return fnmatch.fnmatchcase(source, pattern)
-    return source.startswith(pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,29 +130,33 @@ class Searcher:
     def manifest(self) -> Manifest:
         return self.index.manifest
 
-    def searched_as(self, text: str) -> str:
-        """What a trimmed query is embedded as: each acronym the build's notes define spelled out."""
-        return spell_out(text, self.index.glossary) if self.retrieval.spell_out_acronyms else text
+    def searched_as(self, text: str, visible: frozenset[str] | None = None) -> str:
+        """What a trimmed query is embedded as: each acronym the notes of the `visible` collections
+        (None: every collection) define spelled out."""
+        return spell_out(text, self.index.glossary_for(visible)) if self.retrieval.spell_out_acronyms else text
 
-    def allowed_rows(self, source: str | None) -> IdArray | None:
-        """The chunk rows whose source matches `source` (a glob or a path prefix); None: no filter."""
-        if source is None:
-            return None
-        rows = [r for s, r in self.index.rows_by_source.items() if source_matches(s, source)]
-        return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+    def allowed_rows(self, filter: Filter | None, visible: frozenset[str] | None = None) -> IdArray | None:
+        """The chunk rows `filter` allows within the `visible` collections (None: all); None: no filter."""
+        return allowed_rows(self.index, filter, visible)
 
-    def search(self, query: str, *, top_k: int = 5, source: str | None = None) -> SearchResult:
-        """The `top_k` passages that best answer `query`, best first (only from notes whose path
-        matches `source` when it is given: a glob such as `ml/*.md`, or a path prefix)."""
-        return self.search_many([query], top_k=top_k, source=source)[0]
+    def search(self, query: str, *, top_k: int = 5, filter: Filter | None = None, source: str | None = None,
+               visible: frozenset[str] | None = None) -> SearchResult:
+        """The `top_k` passages that best answer `query`, best first, only from passages `filter`
+        allows (`source`: the same as `Filter(path=source)`, a glob such as `ml/*.md` or a path prefix)
+        within the `visible` collections (a scoped caller's; None: every collection). Whenever
+        `top_k` passages match, `top_k` come back: the filter is applied inside the searches."""
+        return self.search_many([query], top_k=top_k, filter=filter, source=source, visible=visible)[0]
 
-    def search_many(self, queries: Sequence[str], *, top_k: int = 5, source: str | None = None) -> list[SearchResult]:
+    def search_many(self, queries: Sequence[str], *, top_k: int = 5, filter: Filter | None = None,
+                    source: str | None = None, visible: frozenset[str] | None = None) -> list[SearchResult]:
         """`search` for several queries, embedded in one batch."""
         texts = [validate_query(q, top_k, self.limits) for q in queries]
-        if source is not None and (not isinstance(source, str) or not source):
-            raise QueryError("The source filter must be a non-empty glob or path prefix.")
-        allowed = self.allowed_rows(source)
-        embedded = [self.searched_as(text) for text in texts]
+        if source is not None:
+            if not isinstance(source, str) or not source:
+                raise QueryError("The source filter must be a non-empty glob or path prefix.")
+            filter = (filter or Filter()).combined(Filter(path=source))
+        allowed = self.allowed_rows(filter, visible)
+        embedded = [self.searched_as(text, visible) for text in texts]
         started = time.perf_counter()
         vectors = self.embedder.embed_queries(embedded)
         embed_ms = (time.perf_counter() - started) * 1000 / max(len(texts), 1)

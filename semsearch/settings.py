@@ -29,6 +29,7 @@ from pydantic_settings import (
 from .errors import SemsearchError
 from .ranking.fusion import Normalization
 from .reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES
+from .reading.limits import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_PAGES, DEFAULT_READ_SECONDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 APP_NAME = "semsearch"
@@ -130,6 +131,11 @@ class Settings(BaseSettings):
                                description="Glob patterns of files to index (JSON list).")
     max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, ge=1,
                                 description="Files larger than this are skipped.")
+    max_document_bytes: int = Field(DEFAULT_MAX_DOCUMENT_BYTES, ge=1, description="PDF, Word, notebook and "
+                                    "HTML files larger than this are skipped (text notes: max_file_bytes).")
+    max_pdf_pages: int = Field(DEFAULT_MAX_PAGES, ge=1, description="PDFs with more pages are skipped.")
+    read_timeout_seconds: float = Field(DEFAULT_READ_SECONDS, gt=0, description="A PDF or Word file that takes "
+                                        "longer to read is stopped and skipped (it is read in a worker process).")
     chunk_overlap_tokens: int = Field(32, ge=0, le=100,
                                       description="Tokens repeated between neighbouring chunks.")
     batch_size: int = Field(64, ge=1, description="Passages embedded per batch.")
@@ -208,6 +214,12 @@ class Settings(BaseSettings):
         "search page and Slack answers link to it.")
     slack_port: int = Field(3000, ge=0, le=65535,
                             description="Port the Slack bot listens on (127.0.0.1) in HTTP mode.")
+    collections: dict[str, Path] = Field(
+        default_factory=dict, description="Collections `semsearch index` syncs (name -> folder; a `[collections]` "
+        "table in the config file), besides those recorded in the index directory.")
+    slack_channel_collections: dict[str, list[str]] = Field(
+        default_factory=dict, description="The collections each Slack channel id may search (`dm`: direct "
+        "messages, `*`: every other channel); empty: every channel sees every collection.")
 
     @field_validator(*PATH_FIELDS, mode="after")
     @classmethod

@@ -13,6 +13,8 @@ from .embedders import Embedder, load_embedder
 from .index.format import CURRENT
 from .live import LiveIndex
 from .ranking.fusion import RetrievalConfig
+from .reading.limits import ReadLimits
+from .records import DEFAULT_COLLECTION
 from .search import QueryLimits
 from .settings import Settings
 
@@ -49,6 +51,8 @@ def build_options(settings: Settings) -> dict[str, Any]:
     """The build options of `indexing.build.build_index` the settings give."""
     return {
         "include": settings.include, "max_file_bytes": settings.max_file_bytes,
+        "read_limits": ReadLimits(max_bytes=settings.max_document_bytes, max_pages=settings.max_pdf_pages,
+                                  seconds=settings.read_timeout_seconds),
         "overlap_tokens": settings.chunk_overlap_tokens, "batch_size": settings.batch_size,
         # sentence vectors only when the ranking will use them
         "store_sentences": retrieval_config(settings).uses_sentences,
@@ -57,11 +61,13 @@ def build_options(settings: Settings) -> dict[str, Any]:
 
 def build_notes(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
                 progress: Progress | None = None, wait: bool = False, on_wait: Callable[[], None] | None = None,
-                ray_address: str | None = None) -> BuildReport:
-    """Build and publish an index of `notes_dir` (default: the settings' notes) into the settings'
-    index directory. `ray_address`: read, chunk and embed on Ray ("" for RAY_ADDRESS or local)."""
+                ray_address: str | None = None, collection: str = DEFAULT_COLLECTION) -> BuildReport:
+    """Sync `collection` (default: the default collection) from `notes_dir` (default: the settings'
+    notes) into the settings' index directory; other collections are carried as they are.
+    `ray_address`: read, chunk and embed on Ray ("" for RAY_ADDRESS or local)."""
     notes = notes_dir or settings.notes_dir
-    options = {**build_options(settings), "progress": progress, "wait": wait, "on_wait": on_wait}
+    options = {**build_options(settings), "progress": progress, "wait": wait, "on_wait": on_wait,
+               "collection": collection}
     if ray_address is not None:
         from .indexing.ray import ModelRef, build_index_ray
 
@@ -71,6 +77,26 @@ def build_notes(settings: Settings, notes_dir: Path | None = None, *, embedder: 
     from .indexing.build import build_index
 
     return build_index(notes, settings.index_dir, embedder or embedder_for(settings), **options)
+
+
+def collection_folders(settings: Settings) -> dict[str, Path]:
+    """Every collection `semsearch index` syncs: those recorded in the index directory, then the
+    settings' `collections` over them; {} when there are none (then the default collection is the
+    settings' notes)."""
+    from .index.collections import read_registry
+
+    recorded = {name: Path(folder) for name, folder in read_registry(settings.index_dir).items()}
+    return {**recorded, **{name: folder.expanduser() for name, folder in settings.collections.items()}}
+
+
+def remove_collection(settings: Settings, name: str, *, embedder: Embedder | None = None,
+                      wait: bool = False) -> BuildReport | None:
+    """Publish a build without collection `name` (None when no build held it)."""
+    from .indexing.collections import remove_collection as remove
+
+    options = build_options(settings)
+    return remove(settings.index_dir, name, embedder or embedder_for(settings), wait=wait,
+                  store_sentences=options["store_sentences"], batch_size=options["batch_size"])
 
 
 def open_live_index(settings: Settings, *, embedder: Embedder | None = None, build_if_missing: bool = False,

@@ -21,7 +21,7 @@ The rules, which this table and the constants below encode:
                (base)
           1    reading, embedders                  base (reading and embedders are one layer)
           2    index                               layers 0-1
-          3    ranking                             layers 0-2
+          3    ranking, filters, query_syntax      layers 0-2 (and each other)
           4    search                              layers 0-3
           5    live                                layers 0-4
           6    wiring                              layers 0-5, indexing (it builds the bundled
@@ -70,6 +70,8 @@ LAYER = {
     "embedders": 1,
     "index": 2,
     "ranking": 3,
+    "filters": 3,
+    "query_syntax": 3,
     "search": 4,
     "live": 5,
     "wiring": 6,

@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,15 @@ class Manifest:
     notes_dir: str = ""
     semsearch_version: str = ""
     format_version: int = FORMAT_VERSION
+    collections: dict[str, str] = field(default_factory=dict)  # collection -> its folder (absolute)
+
+    def folder_of(self, collection: str) -> str:
+        """The folder `collection`'s sources are relative to ("" when the build does not record it);
+        a build made before collections holds one, the default, in `notes_dir`."""
+        from ..records import DEFAULT_COLLECTION
+
+        found = self.collections.get(collection, "")
+        return found or (self.notes_dir if collection == DEFAULT_COLLECTION and not self.collections else "")
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False).encode()
@@ -71,13 +80,14 @@ class Manifest:
                 f"{FORMAT_VERSION}. {REBUILD}")
         types = {"build_id": str, "created_at": str, "model_name": str, "dim": int, "chunk_count": int,
                  "file_count": int, "chunking": dict, "files": dict, "vector_store": str,
-                 "notes_dir": str, "semsearch_version": str, "format_version": int}
+                 "notes_dir": str, "semsearch_version": str, "format_version": int, "collections": dict}
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name, kind in types.items():
             if name in values and (not isinstance(values[name], kind) or isinstance(values[name], bool)):
                 raise IndexCorruptError(f"{where} is corrupt (a malformed `{name}`). {REBUILD}")
-        if not all(isinstance(v, str) for v in values.get("files", {}).values()):
+        if not all(isinstance(v, str) for field_name in ("files", "collections")
+                   for v in values.get(field_name, {}).values()):
             raise IndexCorruptError(f"{where} is corrupt (a malformed `files`). {REBUILD}")
         try:
             return cls(**values)

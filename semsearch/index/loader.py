@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,13 +24,14 @@ import numpy.typing as npt
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..records import Chunk
 from .format import REBUILD, Manifest, current_build_dir, read_manifest, read_verified
-from .glossary import Glossary, read_glossary
+from .glossary import Glossary, mine_glossary, read_glossary
 from .lexical import LEXICAL_FILE, MATRIX_FILE, LexicalIndex, read_lexical
 from .sentences import SENTENCE_OWNER_FILE, SENTENCES_FILE, SentenceIndex, read_sentences
 from .status import FILES_FILE, BuildFiles
 from .vectors import VectorStore, load_store
 
 logger = logging.getLogger(__name__)
+K = TypeVar("K", bound=Hashable)
 
 VECTORS_FILE = "vectors.faiss"
 CHUNKS_FILE = "chunks.jsonl"
@@ -58,11 +61,57 @@ class Index:
 
     @cached_property
     def rows_by_source(self) -> dict[str, npt.NDArray[np.int64]]:
-        """The chunk rows of each source path, for filters."""
-        rows: dict[str, list[int]] = {}
-        for row, chunk in enumerate(self.chunks):
-            rows.setdefault(chunk.source, []).append(row)
-        return {source: np.asarray(found, dtype=np.int64) for source, found in rows.items()}
+        """The chunk rows of each source path, in every collection (evaluation's documents; filters
+        use `rows_by_place`)."""
+        return _group((row, chunk.source) for row, chunk in enumerate(self.chunks))
+
+    @cached_property
+    def rows_by_place(self) -> dict[tuple[str, str], npt.NDArray[np.int64]]:
+        """The chunk rows of each (collection, source): a source is unique only within its collection."""
+        return _group((row, (chunk.collection, chunk.source)) for row, chunk in enumerate(self.chunks))
+
+    @cached_property
+    def rows_by_collection(self) -> dict[str, npt.NDArray[np.int64]]:
+        """The chunk rows of each collection, for filters."""
+        return _group((row, chunk.collection) for row, chunk in enumerate(self.chunks))
+
+    @cached_property
+    def rows_by_tag(self) -> dict[str, npt.NDArray[np.int64]]:
+        """The chunk rows carrying each tag, for filters."""
+        return _group((row, tag) for row, chunk in enumerate(self.chunks) for tag in chunk.tags)
+
+    @cached_property
+    def chunk_dates(self) -> npt.NDArray[np.str_]:
+        """Each chunk's ISO date ("" when it has none), for date filters (ISO dates sort as text)."""
+        return np.asarray([chunk.date or "" for chunk in self.chunks], dtype="<U10")
+
+    @cached_property
+    def chunks_per_collection(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.rows_by_collection.items()}
+
+    @cached_property
+    def _scoped_glossaries(self) -> dict[frozenset[str], Glossary]:
+        return {}
+
+    def glossary_for(self, collections: frozenset[str] | None) -> Glossary:
+        """The acronyms the notes of `collections` define (None, or every collection: the build's
+        glossary), so that a scoped caller's query is never spelled out from notes it may not see.
+        Mined on first use per scope and kept (a race mines twice, harmlessly)."""
+        if collections is None or set(self.rows_by_collection) <= collections:
+            return self.glossary
+        found = self._scoped_glossaries.get(collections)
+        if found is None:
+            found = mine_glossary(chunk.text for chunk in self.chunks if chunk.collection in collections)
+            self._scoped_glossaries[collections] = found
+        return found
+
+
+def _group(pairs: Iterable[tuple[int, K]]) -> dict[K, npt.NDArray[np.int64]]:
+    """Row numbers grouped by key, from (row, key) pairs."""
+    found: dict[K, list[int]] = {}
+    for row, key in pairs:
+        found.setdefault(key, []).append(row)
+    return {key: np.asarray(group, dtype=np.int64) for key, group in found.items()}
 
 
 def _parse_chunks(raw: bytes, where: Path) -> list[Chunk]:

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..records import DEFAULT_COLLECTION
+
 if TYPE_CHECKING:
     from .loader import Index
 
@@ -26,7 +28,7 @@ FileState = Literal["indexed", "unchanged", "skipped", "failed"]
 class FileStatus:
     """One notes file in one build."""
 
-    source: str
+    source: str  # relative to its collection's folder
     status: FileState
     chunks: int = 0  # chunks of this file in the build
     embedded: int = 0  # of which embedded by this build (the rest reused earlier vectors)
@@ -34,6 +36,8 @@ class FileStatus:
     reason: str = ""  # why it was skipped
     error: str = ""  # why it failed
     renamed_from: str = ""
+    collection: str = DEFAULT_COLLECTION
+    reader: str = ""  # markdown, text, pdf, html, docx, notebook, org, rst ("" in older builds)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v or k in ("source", "status", "chunks")}
@@ -47,21 +51,30 @@ class BuildFiles:
     embedded: int = 0  # chunks embedded by this build
     reused: int = 0  # chunks whose vectors came from the previous build
     removed: list[str] = field(default_factory=list)
+    removed_from: list[str] = field(default_factory=list)  # the collection of each `removed` (default if short)
 
     def to_json(self) -> bytes:
-        data = {"embedded": self.embedded, "reused": self.reused,
-                "removed": self.removed, "files": [f.to_dict() for f in self.files]}
+        data = {"embedded": self.embedded, "reused": self.reused, "removed": self.removed,
+                "removed_from": self.removed_from, "files": [f.to_dict() for f in self.files]}
         return json.dumps(data, ensure_ascii=False, indent=1).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> BuildFiles:
-        """Parse `files.json` (ValueError, KeyError or TypeError when it is not one)."""
+        """Parse `files.json` (ValueError, KeyError or TypeError when it is not one; a file without
+        collections is all the default collection)."""
         data = json.loads(raw)
         files = [FileStatus(**f) for f in data["files"]]
-        return cls(files, int(data["embedded"]), int(data["reused"]), list(data["removed"]))
+        return cls(files, int(data["embedded"]), int(data["reused"]), list(data["removed"]),
+                   [str(c) for c in data.get("removed_from", [])])
 
-    def by_source(self) -> dict[str, FileStatus]:
-        return {f.source: f for f in self.files}
+    def removed_by_collection(self) -> list[tuple[str, str]]:
+        """(collection, source) of each file of the previous build that is gone."""
+        return [(self.removed_from[i] if i < len(self.removed_from) else DEFAULT_COLLECTION, source)
+                for i, source in enumerate(self.removed)]
+
+    def by_source(self, collection: str = DEFAULT_COLLECTION) -> dict[str, FileStatus]:
+        """The files of one collection by source (a source is unique only within its collection)."""
+        return {f.source: f for f in self.files if f.collection == collection}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,7 @@ class IndexStatus:
     reused: int
     files: list[FileStatus]
     removed: list[str]
+    collections: list[CollectionStatus] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,14 +99,40 @@ class IndexStatus:
         return data
 
 
-def status_of(index: Index) -> IndexStatus:
-    """The status of a loaded build."""
+@dataclass(frozen=True, slots=True)
+class CollectionStatus:
+    """One collection of a build: its folder and how many files and passages it holds."""
+
+    name: str
+    folder: str
+    file_count: int
+    chunk_count: int
+
+
+def status_of(index: Index, visible: frozenset[str] | None = None) -> IndexStatus:
+    """The status of a loaded build; with `visible`, only those collections' files, passages and
+    counts (a scoped caller learns nothing of the others, not even their size)."""
     record, m = index.files, index.manifest
+    names = sorted({c.collection for c in index.chunks} | {f.collection for f in record.files})
+    shown = [n for n in names if visible is None or n in visible]
+    files = [f for f in record.files if f.collection in shown]
+    counts = index.chunks_per_collection
+    collections = [CollectionStatus(n, m.folder_of(n), sum(f.status in ("indexed", "unchanged") for f in files
+                                                           if f.collection == n), counts.get(n, 0))
+                   for n in shown]
+    if visible is None:
+        return IndexStatus(
+            build_id=m.build_id, built_at=m.created_at, model=m.model_name, notes_dir=m.notes_dir,
+            file_count=m.file_count, chunk_count=m.chunk_count, embedded=record.embedded,
+            reused=record.reused, files=files, removed=record.removed, collections=collections)
     return IndexStatus(
-        build_id=m.build_id, built_at=m.created_at, model=m.model_name, notes_dir=m.notes_dir,
-        file_count=m.file_count, chunk_count=m.chunk_count, embedded=record.embedded,
-        reused=record.reused, files=record.files, removed=record.removed,
-    )
+        build_id=m.build_id, built_at=m.created_at, model=m.model_name,
+        notes_dir=m.notes_dir if set(names) <= visible else "",
+        file_count=sum(c.file_count for c in collections), chunk_count=sum(c.chunk_count for c in collections),
+        embedded=sum(f.embedded for f in files), reused=sum(f.chunks - f.embedded for f in files
+                                                            if f.status in ("indexed", "unchanged")),
+        files=files, removed=[s for c, s in record.removed_by_collection() if c in visible],
+        collections=collections)
 
 
 def index_status(index_dir: Path) -> IndexStatus:

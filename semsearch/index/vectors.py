@@ -32,6 +32,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 128  # recall@10 0.99 at 1M clustered vectors (0.956 at 64)
 EXACT_ALLOWED_LIMIT = 20_000  # a filtered search over at most this many ids is exact
+EXACT_GATHER_LIMIT = 2_000  # up to this many, by a product over copies of their vectors; above, in FAISS
 
 
 @runtime_checkable
@@ -203,6 +204,7 @@ class FaissStore:
         self._identity = bool(np.array_equal(self._ids, np.arange(len(self._ids))))
         self._positions: dict[int, int] | None = None
         self._gpu = None
+        self._stored: FloatArray | None = None
 
     def _positions_of(self, ids: IdArray) -> IdArray:
         """The inner index's positions of `ids` (KeyError for an id not in the store)."""
@@ -239,7 +241,14 @@ class FaissStore:
         elif len(allowed) <= EXACT_ALLOWED_LIMIT:  # exact: a graph search can miss rare allowed ids
             allowed = np.unique(np.asarray(allowed, dtype=np.int64))
             known = allowed[np.isin(allowed, self._ids)]
-            return exact_top_k(queries, self.vectors(known), known, k)
+            flat = self._flat_storage()
+            if flat is None or len(known) <= EXACT_GATHER_LIMIT:
+                return exact_top_k(queries, self.vectors(known), known, k)
+            # brute force over the stored vectors, skipping the others: no copy of the allowed ones
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(self._positions_of(known), dtype=np.int64))
+            params = faiss.SearchParameters()
+            params.sel = selector
+            scores, positions = flat.search(queries, k, params=params)
         else:
             allowed = np.asarray(allowed, dtype=np.int64)
             inside = np.flatnonzero(np.isin(self._ids, allowed)) if not self._identity else allowed
@@ -266,8 +275,32 @@ class FaissStore:
         if not len(ids):
             return np.zeros((0, self.dim), dtype=np.float32)
         positions = np.ascontiguousarray(self._positions_of(ids), dtype=np.int64)
+        stored = self._stored_vectors()
+        if stored is not None:  # a gather from the stored matrix: ~10x faster than reconstructing
+            return stored[positions]
         out: FloatArray = self._inner.reconstruct_batch(positions).astype(np.float32)
         return out
+
+    def _flat_storage(self) -> Any:
+        """The flat index holding the vectors in position order (a Flat store's own, or HNSW's
+        storage), or None for an index that stores them otherwise."""
+        import faiss
+
+        flat = self._inner if self._description.startswith(FLAT) else getattr(self._inner, "storage", None)
+        flat = faiss.downcast_index(flat) if flat is not None else None
+        return flat if isinstance(flat, faiss.IndexFlat) and flat.ntotal == self.count() else None
+
+    def _stored_vectors(self) -> FloatArray | None:
+        """The stored vectors as a read-only NumPy view without a copy (None: not stored flat)."""
+        import faiss
+
+        if self._stored is None and self.count():
+            flat = self._flat_storage()
+            if flat is not None:
+                view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dim).reshape(flat.ntotal, self.dim)
+                view.flags.writeable = False
+                self._stored = view
+        return self._stored
 
     def describe(self) -> str:
         return self._description

@@ -56,6 +56,7 @@ def write_build(
     sentences: tuple[np.ndarray, np.ndarray] | None = None,
     notes_dir: str = "",
     store: VectorStore | None = None,
+    collections: dict[str, str] | None = None,
 ) -> Manifest:
     """Write, verify and publish a build of `chunks` (row i has vector `vectors[i]`). `sentences`:
     (sentence vectors, owning chunk row of each), for the sentence stage. `store`: an empty vector
@@ -85,6 +86,7 @@ def write_build(
             model_name=model_name, dim=dim, chunk_count=len(chunks), file_count=file_count,
             chunking=chunking, files={name: sha256(data) for name, data in blobs.items()},
             vector_store=store.describe(), notes_dir=notes_dir, semsearch_version=__version__,
+            collections=dict(collections or {}),
         )
         write_durably(build_dir / MANIFEST_FILE, manifest.to_json())
         fsync_dir(build_dir)

@@ -15,26 +15,39 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..embedders import Embedder
 from ..errors import IndexBuildError, IndexLockedError, SemsearchError
+from ..index.collections import check_collection_name, read_registry, write_registry
 from ..index.format import CURRENT, Manifest, build_dirs, remove_partial_builds
 from ..index.loader import Index, load_current, load_index
 from ..index.sentences import sentence_units
-from ..index.status import BuildFiles, FileState, FileStatus
+from ..index.status import FileStatus
 from ..index.writer import write_build
 from ..reading.chunking import TooManyPassagesError, chunk_note
 from ..reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note, shown_source
-from ..records import Chunk, SkippedFile
+from ..reading.formats import reader_name
+from ..reading.limits import ReadLimits
+from ..reading.metadata import mtime_date
+from ..records import DEFAULT_COLLECTION, Chunk, SkippedFile
+from .file_record import (
+    FileResult,
+    carried_chunks,
+    carried_files,
+    file_record,
+    in_collection,
+    keep_unreadable_folders,
+)
 from .reuse import EmbeddingCache, embed_in_batches, sentence_cache, text_key
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
-__all__ = ["BuildReport", "build_index", "collect_chunks", "embed_in_batches", "index_lock"]
+__all__ = ["BuildReport", "build_index", "collect_chunks", "embed_in_batches", "file_record", "index_lock",
+           "keep_unreadable_folders"]
 
 
 @dataclass(slots=True)
@@ -77,48 +90,52 @@ def index_lock(index_dir: Path, *, wait: bool = False, on_wait: Callable[[], Non
         os.close(fd)  # releases the lock (the kernel also does when the process dies)
 
 
-@dataclass(slots=True)
-class _FileResult:
-    source: str
-    chunks: list[Chunk] = field(default_factory=list)
-    sha256: str = ""
-    reason: str = ""  # skipped
-    error: str = ""  # failed
-    folder: bool = False  # `source` is a folder (`dir/`) that could not be listed
+_FileResult = FileResult  # the name `indexing/ray.py` imports
 
 
 def read_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], max_file_bytes: int,
-               overlap_tokens: int) -> list[_FileResult]:
+               overlap_tokens: int, read_limits: ReadLimits | None = None) -> list[_FileResult]:
     """Read and chunk every note; a file that cannot be read or chunked is recorded, not raised."""
     real_root = notes_dir.resolve()
     unreadable: list[SkippedFile] = []
     skipped: list[SkippedFile] = []  # tool folders, the index, hidden files: said in status, never kept
     results = [read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes, overlap_tokens=overlap_tokens,
-                         real_root=real_root)
+                         real_root=real_root, read_limits=read_limits)
                for path in iter_note_paths(notes_dir, include, unreadable=unreadable, skipped=skipped)]
     return (results + [_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable]
             + [_FileResult(item.source, reason=item.reason) for item in skipped])
 
 
 def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes: int, overlap_tokens: int,
-              real_root: Path | None = None) -> _FileResult:
+              real_root: Path | None = None, read_limits: ReadLimits | None = None) -> _FileResult:
     """Read and chunk one note (also a Ray task, `indexing/ray.py`); a failure is recorded, not raised."""
     budget = embedder.max_tokens - 2  # the model adds [CLS] and [SEP]
-    result = _FileResult(shown_source(path, notes_dir))
+    result = _FileResult(shown_source(path, notes_dir), reader=reader_name(path.suffix))
     try:
-        item = read_note(path, notes_dir, max_file_bytes=max_file_bytes, real_root=real_root)
+        item = read_note(path, notes_dir, max_file_bytes=max_file_bytes, real_root=real_root, limits=read_limits)
         if isinstance(item, SkippedFile):
             result.reason = item.reason
         else:
             result.sha256 = hashlib.sha256(item.text.encode("utf-8")).hexdigest()
-            result.chunks = chunk_note(item, max_tokens=budget, overlap_tokens=overlap_tokens,
-                                       count_tokens=embedder.count_tokens)
+            result.reader = item.reader or item.format
+            chunks = chunk_note(item, max_tokens=budget, overlap_tokens=overlap_tokens,
+                                count_tokens=embedder.count_tokens)
+            when = item.date or _file_date(path)
+            result.chunks = [replace(c, tags=item.tags, date=when) for c in chunks]
     except TooManyPassagesError as exc:
         result.reason = str(exc)
     except Exception as exc:  # one bad file must not stop the build
         logger.warning("could not index %s: %s", result.source, exc, exc_info=True)
         result.error, result.chunks = f"{type(exc).__name__}: {exc}", []
     return result
+
+
+def _file_date(path: Path) -> str | None:
+    """The file's modification date (UTC), or None when it is gone already."""
+    try:
+        return mtime_date(path.stat().st_mtime)
+    except OSError:
+        return None
 
 
 def collect_chunks(
@@ -140,6 +157,7 @@ def build_index(
     *,
     include: Sequence[str] = DEFAULT_INCLUDE,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    read_limits: ReadLimits | None = None,  # PDF, Word, notebooks, HTML: size, pages, text, seconds per file
     overlap_tokens: int = 32,
     batch_size: int = 64,
     progress: Progress | None = None,
@@ -147,29 +165,34 @@ def build_index(
     on_wait: Callable[[], None] | None = None,
     reader: Callable[..., list[_FileResult]] = read_files,  # read and chunk; Ray's: indexing/ray.py
     store_sentences: bool = True,
+    collection: str = DEFAULT_COLLECTION,
 ) -> BuildReport:
-    """Build an index of `notes_dir` and publish it under `index_dir`, embedding only the chunks
-    the previous build does not already hold. `wait`: wait for another build instead of failing.
-    `store_sentences`: also store sentence vectors for the sentence stage (False: a faster build that
-    ranks as the stage-off configuration does)."""
+    """Sync collection `collection` (default: the default collection) from `notes_dir` and publish
+    the build under `index_dir`, embedding only the chunks the previous build does not already hold.
+    Every other collection of the previous build is carried as it was: not read, not embedded.
+    `wait`: wait for another build instead of failing. `store_sentences`: also store sentence vectors
+    for the sentence stage (False: a faster build that ranks as the stage-off configuration does)."""
     started = time.perf_counter()
+    check_collection_name(collection)
     if not notes_dir.is_dir():
         raise IndexBuildError(f"The notes folder {notes_dir} does not exist.")
     with index_lock(index_dir, wait=wait, on_wait=on_wait):
         remove_partial_builds(index_dir)
-        results = reader(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
-                         overlap_tokens=overlap_tokens)
-        chunks = [c for r in results for c in r.chunks]
-        if not chunks:
+        results = in_collection(reader(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
+                                       read_limits=read_limits,
+                                       overlap_tokens=overlap_tokens), collection)
+        if not any(r.chunks for r in results):
             raise IndexBuildError(
                 f"No notes to index in {notes_dir} (looked for {', '.join(include)}); "
                 "the previous index is unchanged."
             )
         previous = previous_build(index_dir, sentences=store_sentences)
-        results = keep_unreadable_folders(results, previous)
-        chunks = [c for r in results for c in r.chunks]
+        results = keep_unreadable_folders(results, previous, collection)
+        carried = carried_chunks(previous, collection)
+        chunks = [*carried, *(c for r in results for c in r.chunks)]
         cache = EmbeddingCache.from_build(previous, embedder)
         new = {r.source: sum(cache.get(text_key(c.embed_text)) is None for c in r.chunks) for r in results}
+        carried_new = sum(cache.get(text_key(c.embed_text)) is None for c in carried)  # another model's
         sentences, owner = sentence_units(chunks if store_sentences else [])
         sentence_vectors = sentence_cache(previous if store_sentences else None, embedder)
         chunk_total = cache.missing([c.embed_text for c in chunks])
@@ -179,18 +202,26 @@ def build_index(
         sentence_array, sentences_embedded = sentence_vectors.embed(
             embedder, sentences, batch_size=batch_size, progress=_offset(progress, chunk_total, total))
         record = file_record(results, previous, new, embedded=embedded,
-                             reused=len(chunks) - sum(new.values()))
+                             reused=len(chunks) - sum(new.values()) - carried_new,
+                             collection=collection, carried=carried_files(previous, collection))
+        folders = {**(previous.manifest.collections if previous is not None else {}),
+                   **({DEFAULT_COLLECTION: previous.manifest.notes_dir}
+                      if previous is not None and not previous.manifest.collections and previous.chunks else {}),
+                   collection: str(notes_dir.absolute())}
         skipped = [SkippedFile(f.source, f.reason or f.error) for f in record.files
-                   if f.status in ("skipped", "failed")]
+                   if f.status in ("skipped", "failed") and f.collection == collection]
         manifest = write_build(
             index_dir, chunks, vectors,
             model_name=embedder.model_name,
             chunking={"max_tokens": embedder.max_tokens - 2, "overlap_tokens": overlap_tokens},
-            file_count=len(results) - len(skipped),
+            file_count=sum(f.status in ("indexed", "unchanged") for f in record.files),
             files=record,
             sentences=(sentence_array, owner) if store_sentences else None,
-            notes_dir=str(notes_dir.absolute()),  # `get` and status read it from anywhere
+            notes_dir=folders.get(DEFAULT_COLLECTION, ""),  # `get` and status read it from anywhere
+            collections={name: folders[name] for name in sorted({c.collection for c in chunks} | {collection})},
         )
+        held = {name: folder for name, folder in manifest.collections.items() if folder}  # also older builds'
+        write_registry(index_dir, {**held, **read_registry(index_dir), collection: folders[collection]})
     seconds = time.perf_counter() - started
     logger.info("indexed %d files into %d chunks (%d embedded, %d reused) and %d sentences (%d embedded) "
                 "in %.1fs", manifest.file_count, len(chunks), record.embedded, record.reused, len(sentences),
@@ -227,59 +258,3 @@ def previous_build(index_dir: Path, *, sentences: bool = True) -> Index | None:
         logger.warning("reusing the vectors of the earlier build %s", found.build_id)
         return found
     return None
-
-
-def keep_unreadable_folders(results: list[_FileResult], previous: Index | None) -> list[_FileResult]:
-    """The previous build's files under a folder that could not be listed this time stay in the
-    index (skipped, with the reason, and their passages kept): an unreadable folder never makes its
-    notes disappear."""
-    folders = [r for r in results if r.folder]
-    if not folders or previous is None:
-        return results
-    present = {r.source for r in results}
-    by_source: dict[str, list[Chunk]] = {}
-    for chunk in previous.chunks:
-        by_source.setdefault(chunk.source, []).append(chunk)
-    kept: list[_FileResult] = []
-    for old in previous.files.files:
-        folder = next((f for f in folders if f.source == "./" or old.source.startswith(f.source)), None)
-        if folder is None or old.source in present or old.status not in ("indexed", "unchanged", "skipped"):
-            continue
-        if old.status == "skipped" and not by_source.get(old.source):
-            continue
-        kept.append(_FileResult(old.source, chunks=by_source.get(old.source, []), sha256=old.sha256,
-                                reason=f"{folder.reason}; kept from the previous build"))
-    return results + kept
-
-
-def file_record(results: list[_FileResult], previous: Index | None, new: dict[str, int], *,
-                embedded: int, reused: int) -> BuildFiles:
-    """Each file's status against the previous build: same source and text is `unchanged`, the
-    text of a file that is gone is `unchanged` with `renamed_from`, other readable files `indexed`."""
-    before: dict[str, FileStatus] = {}
-    if previous is not None:
-        before = {s: f for s, f in previous.files.by_source().items() if f.sha256}
-    present = {r.source for r in results}
-    gone = {f.sha256: s for s, f in sorted(before.items(), reverse=True) if s not in present}
-    files: list[FileStatus] = []
-    for r in results:
-        if r.error:
-            files.append(FileStatus(r.source, "failed", error=r.error))
-            continue
-        if r.reason:
-            files.append(FileStatus(r.source, "skipped", chunks=len(r.chunks), sha256=r.sha256, reason=r.reason))
-            continue
-        old = before.get(r.source)
-        state: FileState = "unchanged"
-        renamed_from = ""
-        if old is None or old.sha256 != r.sha256:
-            if r.sha256 in gone:
-                renamed_from = gone.pop(r.sha256)
-            else:
-                state = "indexed"
-        files.append(FileStatus(r.source, state, chunks=len(r.chunks), embedded=new[r.source],
-                                sha256=r.sha256, renamed_from=renamed_from))
-    renamed = {f.renamed_from for f in files}
-    removed = sorted(s for s, f in before.items() if s not in present and s not in renamed
-                     and f.status in ("indexed", "unchanged"))
-    return BuildFiles(files, embedded=embedded, reused=reused, removed=removed)

@@ -27,6 +27,7 @@ import numpy as np
 from ..embedders import Embedder, FloatArray
 from ..errors import IndexBuildError
 from ..reading.files import iter_note_paths
+from ..reading.limits import ReadLimits
 from .build import BuildReport, _FileResult, build_index, read_file
 
 logger = logging.getLogger(__name__)
@@ -152,16 +153,16 @@ class RayEmbedder:
 
 
 def _read_batch(batch: Batch, *, root: str, embedder: RayEmbedder, max_file_bytes: int,
-                overlap_tokens: int) -> Batch:
+                overlap_tokens: int, read_limits: ReadLimits | None = None) -> Batch:
     """A Ray Data task: read and chunk a batch of files (`build.read_file`)."""
     notes_dir = Path(root)
-    results = [read_file(Path(p), notes_dir, embedder, max_file_bytes=max_file_bytes,
-                         overlap_tokens=overlap_tokens, real_root=notes_dir.resolve()) for p in batch["path"]]
+    results = [read_file(Path(p), notes_dir, embedder, max_file_bytes=max_file_bytes, overlap_tokens=overlap_tokens,
+                         real_root=notes_dir.resolve(), read_limits=read_limits) for p in batch["path"]]
     return {"file": batch["file"], "result": [pickle.dumps(r) for r in results]}
 
 
 def read_files_ray(notes_dir: Path, embedder: RayEmbedder, *, include: Sequence[str], max_file_bytes: int,
-                   overlap_tokens: int) -> list[_FileResult]:
+                   overlap_tokens: int, read_limits: ReadLimits | None = None) -> list[_FileResult]:
     """`build.read_files` as parallel Ray Data tasks; the results come back in the local order."""
     import ray
 
@@ -172,7 +173,8 @@ def read_files_ray(notes_dir: Path, embedder: RayEmbedder, *, include: Sequence[
     task: Any = _read_batch
     results = ray.data.from_items(paths, override_num_blocks=-(-len(paths) // FILES_PER_TASK)).map_batches(
         task, batch_size=FILES_PER_TASK, fn_kwargs={"root": str(root), "embedder": embedder,
-                                              "max_file_bytes": max_file_bytes, "overlap_tokens": overlap_tokens})
+                                              "max_file_bytes": max_file_bytes, "overlap_tokens": overlap_tokens,
+                                              "read_limits": read_limits})
     rows = sorted(results.iter_rows(), key=lambda row: int(row["file"]))
     return [pickle.loads(row["result"]) for row in rows]  # our own workers' output
 

@@ -13,7 +13,7 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 
-from ..records import Chunk
+from ..records import DEFAULT_COLLECTION, Chunk
 
 SHINGLE = 4
 _WORD = re.compile(r"\w+")
@@ -42,8 +42,10 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
 
 
 def place(chunk: Chunk) -> str:
-    """`source:start-end`, as shown in `Hit.also_in`."""
-    return f"{chunk.source}:{chunk.start_line}-{chunk.end_line}"
+    """`source:start-end`, as shown in `Hit.also_in` (`collection:source:start-end` outside the
+    default collection, where a source is unique only within its collection)."""
+    where = f"{chunk.source}:{chunk.start_line}-{chunk.end_line}"
+    return where if chunk.collection == DEFAULT_COLLECTION else f"{chunk.collection}:{where}"
 
 
 def collapse(ranked: Sequence[Chunk], *, threshold: float, limit: int,
@@ -57,7 +59,9 @@ def collapse(ranked: Sequence[Chunk], *, threshold: float, limit: int,
     for i, chunk in enumerate(ranked):
         sh = shingles_of(i) if shingles_of is not None else shingles(chunk)
         for (head, copies), other in zip(groups, kept, strict=True):
-            if ranked[head].source != chunk.source and containment(sh, other) >= threshold:
+            head_chunk = ranked[head]
+            same_file = (head_chunk.collection, head_chunk.source) == (chunk.collection, chunk.source)
+            if not same_file and containment(sh, other) >= threshold:
                 copies.append(i)
                 break
         else:

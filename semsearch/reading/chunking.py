@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..records import Chunk, Note
+from .positions import locate
 
 TokenCounter = Callable[[str], int]
 
@@ -133,10 +134,14 @@ def split_sections(note: Note) -> list[_Section]:
     sections = [_Section(root, [])]
     in_fence = False
     first = note.body_start_line - 1
+    given = {h.line: (h.level, h.text) for h in note.headings or ()}  # a reader's headings (org, rst, PDF...)
+    markup = {n for h in note.headings or () for n in range(h.line + 1, h.last_line + 1)}  # rst underlines
     for index in range(first, len(lines)):
         line = lines[index]
         heading = None
-        if note.format == "markdown" and _FENCE.match(line):
+        if note.headings is not None:
+            heading = given.get(index + 1)
+        elif note.format == "markdown" and _FENCE.match(line):
             in_fence = not in_fence
         elif not in_fence and line.strip():
             prev_blank = index == first or not lines[index - 1].strip()
@@ -154,7 +159,7 @@ def split_sections(note: Note) -> list[_Section]:
                 sections.append(_Section(path, []))
             else:  # a section with no body yet: its heading lines lead into this one
                 sections[-1].path = path
-        elif line.strip():
+        elif line.strip() and index + 1 not in markup:
             sections[-1].has_body = True
         sections[-1].lines.append((index + 1, line))
     return [s for s in sections if any(t.strip() for _, t in s.lines)]
@@ -257,6 +262,7 @@ def chunk_note(
                     text=text,
                     embed_text=embed_text,
                     title=note.title,
+                    location=locate(note.positions, start, end),
                 )
             )
     return chunks

@@ -14,6 +14,7 @@ from charset_normalizer import from_bytes
 from ftfy.badness import badness, is_bad
 
 from ..records import Note, NoteFormat
+from .metadata import front_matter_date, note_tags
 
 logger = logging.getLogger(__name__)
 
@@ -200,17 +201,6 @@ def sniff_format(text: str, suffix: str) -> NoteFormat:
     return "markdown" if signals >= max(3, len(lines) // 50) else "text"
 
 
-def _tags(meta: dict[str, Any]) -> tuple[str, ...]:
-    values: list[str] = []
-    for key in ("tags", "categories", "keywords"):
-        raw = meta.get(key)
-        if isinstance(raw, str):
-            values += [t.strip() for t in raw.split(",") if t.strip()]
-        elif isinstance(raw, list):
-            values += [str(t) for t in raw]
-    return tuple(dict.fromkeys(values))
-
-
 def parse_note(data: bytes, *, source: str, suffix: str) -> Note:
     """Turn a file's bytes into a Note. Raises UnreadableNoteError with the reason to skip it."""
     text, encoding = decode_bytes(data)
@@ -221,13 +211,15 @@ def parse_note(data: bytes, *, source: str, suffix: str) -> Note:
     if not body.strip():
         raise UnreadableNoteError("empty file" if not repaired.strip() else "no text after front matter")
     title = meta.get("title")
+    note_format = sniff_format(body, suffix)
     return Note(
         source=source,
         text=repaired,
-        format=sniff_format(body, suffix),
+        format=note_format,
         body_start_line=body_start + 1,
         title=str(title) if title else None,
-        tags=_tags(meta),
+        tags=note_tags(meta, body, note_format),
         encoding=encoding,
         repaired=repaired != text,
+        date=front_matter_date(meta),
     )

@@ -7,13 +7,18 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..records import Note, SkippedFile
 
+if TYPE_CHECKING:
+    from .limits import ReadLimits
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt", "*.org", "*.rst", "*.pdf", "*.html", "*.htm", "*.docx", "*.ipynb")
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024  # text notes (md, txt, org, rst); documents: limits.ReadLimits
+DOCUMENT_SUFFIXES = (".pdf", ".docx", ".ipynb", ".html", ".htm", ".xhtml")  # capped at ReadLimits.max_bytes
 
 
 def shown_source(path: Path, root: Path) -> str:
@@ -121,19 +126,25 @@ def read_notes(
 
 
 def read_note(path: Path, root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-              real_root: Path | None = None) -> Note | SkippedFile:
-    """One note under `root`, or a SkippedFile saying why it was not read."""
-    from .documents import UnreadableNoteError, parse_note  # ftfy, yaml: off the query path
+              real_root: Path | None = None, limits: ReadLimits | None = None) -> Note | SkippedFile:
+    """One note under `root`, or a SkippedFile saying why it was not read. Markdown and text go to
+    `documents.parse_note`; other formats to their reader (`formats.reader_for`), PDF and Word files
+    in a worker process within `limits.seconds`."""
+    from .documents import UnreadableNoteError  # ftfy, yaml: off the query path
+    from .formats import read_with_reader
+    from .limits import ReadLimits as Limits
 
     source = shown_source(path, root)
     if not valid_name(path, root):
         return SkippedFile(source, "its name is not valid UTF-8; rename the file to index it")
-    skipped = _refusal(path, real_root or root.resolve(), max_file_bytes)
+    limits = limits or Limits()
+    cap = limits.max_bytes if path.suffix.lower() in DOCUMENT_SUFFIXES else max_file_bytes
+    skipped = _refusal(path, real_root or root.resolve(), cap)
     if skipped:
         logger.info("skipping %s: %s", source, skipped)
         return SkippedFile(source, skipped)
     try:
-        return parse_note(path.read_bytes(), source=source, suffix=path.suffix)
+        return read_with_reader(path.read_bytes(), source=source, suffix=path.suffix, limits=limits)
     except UnreadableNoteError as exc:
         return SkippedFile(source, str(exc))
     except OSError as exc:

@@ -2,8 +2,11 @@
 to start.
 
 Keys come from `SEMSEARCH_API_KEYS` (read-only, a JSON list), `SEMSEARCH_ADMIN_API_KEYS` (admin) and
-`SEMSEARCH_API_KEYS_FILE` (one per line: `KEY` is read-only, `KEY admin` is an admin key). A read-only
-key may search and read metrics; an admin key may also call admin routes (`POST /admin/reload`).
+`SEMSEARCH_API_KEYS_FILE` (one per line: `KEY [admin] [collections=work,reading]`: `KEY` is read-only,
+`KEY admin` is an admin key, and `collections=` scopes the key to those collections). A read-only
+key may search and read metrics; an admin key may also call admin routes (`POST /admin/reload`). A
+scoped key sees only its collections, everywhere (results, `also_in`, `/status`, MCP); unscoped keys
+see every collection.
 A request sends a key as `Authorization: Bearer KEY` or `X-API-Key: KEY`; a key in the URL is
 refused, because URLs end up in logs and browser history. With no key configured the API is open
 (every caller counts as admin), which is only allowed on a loopback address; rate limits then apply
@@ -16,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -38,6 +43,7 @@ URL_KEY_PARAMS = frozenset({"api_key", "apikey", "x_api_key", "key", "token", "a
 AUTH_FAILURE_BURST = 20
 AUTH_FAILURE_RATE = 2.0
 HOW = "send `Authorization: Bearer KEY` or `X-API-Key: KEY`"
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # as `semsearch index --collection` takes
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer KEY`")
@@ -50,6 +56,7 @@ class ApiKey:
 
     secret: bytes = field(repr=False)
     role: Role = "read"
+    collections: frozenset[str] | None = None  # the collections it may see; None: every one
 
     @property
     def key_id(self) -> str:
@@ -65,9 +72,30 @@ class Principal:
     identity: str
     role: Role
     rate_limited: bool = True
+    collections: frozenset[str] | None = None  # the collections it may see; None: every one
 
 
-def _file_keys(settings: Settings) -> list[tuple[str, Role]]:
+KeyEntry = tuple[str, Role, frozenset[str] | None]
+
+
+def _key_line(words: list[str]) -> tuple[Role, frozenset[str] | None] | None:
+    """(role, collections) of a keys-file line's words after the key; None when it is not valid."""
+    role: Role = "read"
+    collections: frozenset[str] | None = None
+    for word in words:
+        if word == "admin" and role == "read" and collections is None:
+            role = "admin"
+        elif word.startswith("collections=") and collections is None:
+            names = word.removeprefix("collections=").split(",")
+            if not all(_COLLECTION_NAME.match(name) for name in names):
+                return None
+            collections = frozenset(names)
+        else:
+            return None
+    return role, collections
+
+
+def _file_keys(settings: Settings) -> list[KeyEntry]:
     path = settings.api_keys_file
     if path is None:
         return []
@@ -76,30 +104,36 @@ def _file_keys(settings: Settings) -> list[tuple[str, Role]]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise StartupError(f"Cannot read the API keys file {path} ({reason}).") from None
-    keys: list[tuple[str, Role]] = []
+    keys: list[KeyEntry] = []
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 would be a line end
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
-        role = words[1] if len(words) > 1 else "read"
-        if len(words) > 2 or role not in ROLES:
-            raise StartupError(f"Line {number} of the API keys file {path} is not `KEY` or `KEY admin`.")
-        keys.append((words[0], "admin" if role == "admin" else "read"))
+        parsed = _key_line(words[1:])
+        if parsed is None:
+            raise StartupError(f"Line {number} of the API keys file {path} is not `KEY`, `KEY admin` or "
+                               "`KEY [admin] collections=NAME,NAME`.")
+        keys.append((words[0], *parsed))
     if not keys:
         raise StartupError(f"The API keys file {path} holds no keys (one per line).")
     return keys
 
 
 def load_api_keys(settings: Settings) -> tuple[ApiKey, ...]:
-    """Every configured key with its role; a key listed as both read-only and admin is admin."""
-    pairs: list[tuple[str, Role]] = [(k.get_secret_value().strip(), "read") for k in settings.api_keys]
-    pairs += [(k.get_secret_value().strip(), "admin") for k in settings.admin_api_keys]
-    pairs += _file_keys(settings)
+    """Every configured key with its role and scope; a key listed as both read-only and admin is
+    admin, and a key listed with collections anywhere sees only the collections of every such listing."""
+    entries: list[KeyEntry] = [(k.get_secret_value().strip(), "read", None) for k in settings.api_keys]
+    entries += [(k.get_secret_value().strip(), "admin", None) for k in settings.admin_api_keys]
+    entries += _file_keys(settings)
     roles: dict[bytes, Role] = {}
-    for key, role in pairs:
+    scopes: dict[bytes, frozenset[str] | None] = {}
+    for key, role, collections in entries:
         if key:
-            roles[key.encode()] = "admin" if role == "admin" else roles.get(key.encode(), "read")
-    return tuple(ApiKey(secret, role) for secret, role in roles.items())
+            secret = key.encode()
+            roles[secret] = "admin" if role == "admin" else roles.get(secret, "read")
+            before = scopes.get(secret)
+            scopes[secret] = collections if before is None else (before & collections if collections else before)
+    return tuple(ApiKey(secret, role, scopes[secret]) for secret, role in roles.items())
 
 
 def is_loopback(host: str) -> bool:
@@ -173,7 +207,7 @@ def authenticate(request: Request) -> Principal:
         except ApiError:
             _count_failure(request)
             raise
-        principal = Principal(key.key_id, key.role)
+        principal = Principal(key.key_id, key.role, collections=key.collections)
     else:
         host = request.client.host if request.client else "unknown"
         principal = Principal(f"addr:{host}", "admin", rate_limited=not is_loopback(host))
@@ -221,10 +255,27 @@ class _Guarded:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope)
-            principal = authenticate(request)
-            limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-            if limiter is not None and principal.rate_limited:
-                limiter.check(principal.identity)
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        principal = authenticate(request)
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None and principal.rate_limited:
+            limiter.check(principal.identity)
+        token = _guarded_principal.set(principal)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _guarded_principal.reset(token)
+
+
+# the caller of the guarded app now (an ASGI app runs its handlers in the request's context)
+_guarded_principal: ContextVar[Principal | None] = ContextVar("guarded_principal", default=None)
+
+
+def request_scope() -> frozenset[str] | None:
+    """The collections the caller of a guarded app (`guard_asgi`) may see: its key's (None: every
+    one). Outside a guarded request, none (never every one by mistake)."""
+    principal = _guarded_principal.get()
+    return frozenset() if principal is None else principal.collections

@@ -19,11 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from semsearch.errors import (
     NO_INDEX_MESSAGE,
+    CollectionAccessError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     QueryError,
     SemsearchError,
+    UnknownCollectionError,
     public_message,
 )
 
@@ -48,8 +50,10 @@ INTERNAL_MESSAGE = "Internal server error; the server log has the details."
 MAX_MESSAGE_CHARS = 500
 
 # Core errors -> HTTP status; anything else is a 500.
-STATUS: dict[type[SemsearchError], int] = {
+STATUS: dict[type[SemsearchError], int] = {  # the first kind that matches decides
+    UnknownCollectionError: 404,  # well formed (schema-valid) but naming what is not there
     QueryError: 422,
+    CollectionAccessError: 403,
     IndexNotFoundError: 503,
     IndexCorruptError: 503,
     IndexMismatchError: 503,
@@ -116,8 +120,8 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
 async def semsearch_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SemsearchError)
     status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 500)
-    if status == 422:
-        return error_response(422, str(exc))
+    if status in (403, 404, 422):
+        return error_response(status, str(exc))
     if status == 503:
         if not isinstance(exc, IndexNotFoundError):  # the detail (with paths) goes to the log only
             logger.error("no index to serve: %s", exc)

@@ -9,13 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from semsearch.errors import NO_INDEX_MESSAGE, IndexNotFoundError
+from semsearch.filters import Filter
 from semsearch.index.format import Manifest
 from semsearch.index.status import status_of
 from semsearch.links import note_url
 from semsearch.live import LiveIndex
+from semsearch.query_syntax import parse_query
 from semsearch.settings import Settings
 
-from .auth import require_api_key
+from .auth import Principal, require_api_key
 from .errors import ApiError
 from .guard import GuardedRoute
 from .limits import within_budget
@@ -44,7 +46,9 @@ QUERY_ERRORS: dict[int | str, dict[str, Any]] = {
     **NO_INDEX,
     413: _error("The body is larger than `SEMSEARCH_MAX_BODY_BYTES`."),
     415: _error("The body is not sent as JSON."),
-    422: _error("The query, top_k or filters are invalid."),
+    403: _error("The API key may not search a collection the request names."),
+    404: _error("A collection the request names is not in the index."),
+    422: _error("The query, top_k or filters are invalid (a malformed date or tag)."),
     429: _error("Too many requests for this key; `Retry-After` says when to retry."),
     504: _error("The search took longer than `SEMSEARCH_QUERY_TIMEOUT`."),
 }
@@ -77,6 +81,7 @@ def require_json(request: Request) -> None:
 IndexDep = Annotated[LiveIndex, Depends(get_index)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PrincipalDep = Annotated[Principal, Depends(require_api_key)]
 
 public = APIRouter(tags=["health"])
 protected = APIRouter(dependencies=[Depends(require_api_key)], responses=AUTH_ERRORS, route_class=GuardedRoute)
@@ -87,20 +92,38 @@ def index_info(manifest: Manifest) -> IndexInfo:
 
 
 @protected.post("/query", tags=["search"], dependencies=[Depends(require_json)], responses=QUERY_ERRORS)
-async def query(body: QueryRequest, index: IndexDep, settings: SettingsDep) -> QueryResponse:
+async def query(body: QueryRequest, index: IndexDep, settings: SettingsDep, principal: PrincipalDep) -> QueryResponse:
     """The passages of your notes that best answer `query`, best first, and the build that answered.
 
-    With `filters.source`, only passages of notes whose path matches are searched, so up to
-    `top_k` of them come back whenever that many exist. `abstained` is true when nothing in the
-    notes answers the query confidently (every result is then under the abstention threshold)."""
-    return await within_budget(settings.query_timeout, partial(answer_query, body, index, settings))
+    With filters (`collections`, `tags_all`, `tags_any`, `path` or `filters.source`, `since`,
+    `until`), only matching passages are searched, so up to `top_k` of them come back whenever that
+    many exist. A scoped API key searches only its collections; naming another is a 403.
+    `abstained` is true when nothing in the notes answers the query confidently (every result is
+    then under the abstention threshold)."""
+    return await within_budget(settings.query_timeout, partial(answer_query, body, index, settings,
+                                                               principal.collections))
 
 
-def answer_query(body: QueryRequest, index: LiveIndex, settings: Settings) -> QueryResponse:
-    """`POST /query`'s work; runs in the threadpool (the event loop stays free) within its budget."""
+def request_filter(body: QueryRequest) -> tuple[str, Filter]:
+    """The question and the filter a request asks for (the typed syntax too, with `syntax`)."""
+    text, typed = body.query, Filter()
+    if body.syntax:
+        parsed = parse_query(body.query)
+        text, typed = parsed.text, parsed.filter
+    asked = Filter(collections=tuple(body.collections) if body.collections is not None else None,
+                   tags_all=tuple(body.tags_all), tags_any=tuple(body.tags_any),
+                   path=body.path or (body.filters.source if body.filters else None),
+                   since=body.since, until=body.until)
+    return text, asked.combined(typed)
+
+
+def answer_query(body: QueryRequest, index: LiveIndex, settings: Settings,
+                 visible: frozenset[str] | None = None) -> QueryResponse:
+    """`POST /query`'s work; runs in the threadpool (the event loop stays free) within its budget.
+    `visible`: the collections the caller's key may see (None: every one)."""
     started = time.perf_counter()
-    result = index.searcher().search(body.query, top_k=body.top_k or settings.top_k,
-                                     source=body.filters.source if body.filters else None)
+    text, found = request_filter(body)
+    result = index.searcher().search(text, top_k=body.top_k or settings.top_k, filter=found, visible=visible)
     base_url = settings.notes_base_url
     results = [ResultItem.model_validate({**hit.to_dict(), "url": note_url(base_url, hit)}) for hit in result.hits]
     timings = Timings.model_validate({**result.timings.to_dict(),
@@ -118,10 +141,11 @@ def metrics(registry: MetricsDep) -> Response:
 
 
 @protected.get("/status", tags=["operations"], responses=NO_INDEX)
-def status(index: IndexDep) -> StatusResponse:
+def status(index: IndexDep, principal: PrincipalDep) -> StatusResponse:
     """The served build (id, time, model, counts) and what became of each notes file: indexed,
-    unchanged, skipped with the reason, or failed with the error."""
-    info = status_of(index.searcher().index)
+    unchanged, skipped with the reason, or failed with the error. A scoped API key sees only its
+    collections' files and counts."""
+    info = status_of(index.searcher().index, principal.collections)
     return StatusResponse.model_validate({
         **info.to_dict(), "index": {"build_id": info.build_id, "built_at": info.built_at, "model": info.model},
         "as_of": f"index as of {info.built_at}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSchema, field_validator
 
 from semsearch.search import QueryLimits
 
@@ -20,6 +20,16 @@ class QueryFilters(BaseModel):
         "matched against each passage's source path, relative to the notes folder.",
         examples=["*.md"],
     )
+
+
+# What the core accepts, said in the schema (for clients and schema-driven fuzzing); the core checks it.
+CollectionName = Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"})]
+TagName = Annotated[str, WithJsonSchema({"type": "string", "maxLength": 100,
+                                         "pattern": "^#*[A-Za-z][A-Za-z0-9_/.-]*$"})]
+Period = Annotated[str, WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "date"},  # YYYY-MM-DD, a real day
+    {"type": "string", "pattern": "^(?!0000)[0-9]{4}(-(0[1-9]|1[0-2]))?$"},  # YYYY or YYYY-MM
+]})]
 
 
 def _whole(value: object) -> object:
@@ -49,6 +59,27 @@ class QueryRequest(BaseModel):
         "`SEMSEARCH_TOP_K`, 5)."
     )
     filters: QueryFilters | None = None
+    collections: list[CollectionName] | None = Field(
+        None, min_length=1, max_length=50, description="Only these collections (any of them). Default: every "
+        "collection the API key may see; naming one the key may not see is a 403, one the index does not "
+        "hold a 404.", examples=[["work"]])
+    tags_all: list[TagName] = Field(
+        default_factory=list, max_length=50, description="Only passages carrying every one of these tags "
+        "(front matter `tags`/`keywords` or inline `#tags`; compared lowercase, a leading `#` ignored).")
+    tags_any: list[TagName] = Field(
+        default_factory=list, max_length=50, description="Only passages carrying at least one of these tags.")
+    path: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="A glob or path prefix of the note's path within its collection (the same as "
+        "`filters.source`).", examples=["ops/*"])
+    since: Period | None = Field(
+        None, description="Only passages dated on or after the start of this `YYYY`, `YYYY-MM` or "
+        "`YYYY-MM-DD` (a note's date: front matter `date`/`created`/`updated`, else its file's time).",
+        examples=["2025-01"])
+    until: Period | None = Field(
+        None, description="Only passages dated on or before the end of this `YYYY`, `YYYY-MM` or `YYYY-MM-DD` "
+        "(after `since`: nothing matches).", examples=["2025-06"])
+    syntax: bool = Field(False, description="Read filters typed into `query` (`in:work #k8s path:ops/* "
+                         "since:2025-01 ...`) as the search page and Slack do; they add to the fields above.")
 
     @field_validator("query")
     @classmethod
@@ -85,8 +116,16 @@ class ResultItem(BaseModel):
     heading_path: list[str]
     start_line: int = Field(description="First line of the passage in the note (1-based).")
     end_line: int = Field(description="Last line of the passage (inclusive).")
+    location: str | None = Field(None, description="Where the passage is in a PDF, notebook or Word file, as a "
+                                 "person counts: `p.3 lines 4-12`, `cell 7 lines 1-5`, `¶12`; null for text notes "
+                                 "(then start_line-end_line are the file's lines).")
     chunk_id: str
-    also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
+    collection: str = Field("notes", description="The collection the note belongs to (`source` is relative "
+                            "to its folder).")
+    tags: list[str] = Field(default_factory=list, description="The note's tags, lowercase.")
+    date: str | None = Field(None, description="The note's date (ISO), from its front matter or file time.")
+    also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage "
+                               "(`collection:source:lines` outside the default collection).")
     url: str | None = Field(None, description="A link to the passage's lines in the notes when "
                             "`SEMSEARCH_NOTES_BASE_URL` is set, else null.")
 
@@ -154,6 +193,17 @@ class FileStatusItem(BaseModel):
     reason: str | None = Field(None, description="Why the file was skipped.")
     error: str | None = Field(None, description="Why the file failed.")
     renamed_from: str | None = Field(None, description="The file's name in the build before.")
+    collection: str = Field("notes", description="The collection the file belongs to.")
+    reader: str | None = Field(None, description="The reader of its format: markdown, text, pdf, docx, notebook, "
+                               "html, org or rst (null in builds made before readers were recorded).")
+
+
+class CollectionItem(BaseModel):
+    """One collection of the served build (only those the API key may see)."""
+
+    name: str
+    file_count: int
+    chunk_count: int
 
 
 class StatusResponse(BaseModel):
@@ -167,3 +217,5 @@ class StatusResponse(BaseModel):
     reused: int = Field(description="Passages whose vectors came from the build before.")
     files: list[FileStatusItem]
     removed: list[str] = Field(description="Files of the build before that are gone.")
+    collections: list[CollectionItem] = Field(default_factory=list, description="The collections the API "
+                                              "key may see, with their counts.")

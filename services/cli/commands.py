@@ -12,19 +12,24 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from pydantic import ValidationError
 
 from semsearch.embedders import Embedder
 from semsearch.errors import SemsearchError
+from semsearch.filters import Filter
 from semsearch.index.format import CURRENT
+from semsearch.query_syntax import parse_query
+from semsearch.records import DEFAULT_COLLECTION
 from semsearch.settings import Settings, bundled_notes_dir, get_settings
-from semsearch.wiring import build_notes, embedder_for, open_live_index, retrieval_config
+from semsearch.wiring import build_notes, collection_folders, embedder_for, open_live_index, retrieval_config
 
+from .collections import collections_command
 from .config import config_command, settings_error
 from .doctor import doctor_command
+from .filter_flags import filter_options, flags_filter
 from .output import format_hit
 
 if TYPE_CHECKING:
@@ -40,7 +45,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
-              quiet: bool = False, wait: bool = False, ray_address: str | None = None) -> BuildReport:
+              quiet: bool = False, wait: bool = False, ray_address: str | None = None,
+              collection: str = DEFAULT_COLLECTION) -> BuildReport:
     """Build and publish an index of `notes_dir` (embedding only what changed), with a progress bar
     and a summary on stderr. `wait`: wait for another build of the same index instead of failing.
     `ray_address`: build on Ray at this address ("" for RAY_ADDRESS or local)."""
@@ -57,23 +63,28 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
     try:
         report = build_notes(
             settings, notes, embedder=embedder, progress=progress, wait=wait, ray_address=ray_address,
-            on_wait=lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True))
+            on_wait=lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True),
+            collection=collection)
     finally:
         for bar in bars:
             bar.close()
     if not quiet:
-        click.echo(f"Indexed {report.files_read} files into {report.chunks} chunks in "
+        named = "" if collection == DEFAULT_COLLECTION else f"Collection {collection}: "
+        files_read = report.files_read if collection == DEFAULT_COLLECTION else sum(
+            f.collection == collection and f.status in ("indexed", "unchanged") for f in report.files)
+        click.echo(f"{named}Indexed {files_read} files into {report.chunks} chunks in "
                    f"{report.seconds:.1f}s into {settings.index_dir.absolute()} "
                    f"(build {report.manifest.build_id}; {report.embedded} embedded, "
                    f"{report.reused} reused; {report.sentences} sentences, {report.sentences_embedded} "
                    "embedded).", err=True)
         for file in report.files:
-            if file.status in ("skipped", "failed"):
+            if file.status in ("skipped", "failed") and file.collection == collection:
                 click.echo(f"  {file.status} {file.source}: {file.reason or file.error}", err=True)
     return report
 
 
-def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, *, source: str | None = None) -> None:
+def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, *, source: str | None = None,
+           flags: Filter | None = None) -> None:
     """Print the passages that answer `question`, or that nothing does (the core's decision)."""
     embedder = embedder_for(settings)
     first_run: list[Path] = []
@@ -89,7 +100,9 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, 
         return run_build(settings, embedder=embedder, wait=True)
 
     live = open_live_index(settings, embedder=embedder, build_if_missing=True, on_first_build=first_build)
-    result = live.searcher().search(question, top_k=top_k or settings.top_k, source=source)
+    parsed = parse_query(question)  # `in:work #k8s since:2025-01 ...` typed into the question
+    found = (flags or Filter()).combined(parsed.filter)
+    result = live.searcher().search(parsed.text, top_k=top_k or settings.top_k, source=source, filter=found)
     if as_json:  # every hit, each with its `confident` flag
         for hit in result.hits:
             click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
@@ -129,25 +142,38 @@ def _with_index_dir(index_dir: Path | None) -> Settings:
 
 @click.command("index")
 @click.argument("notes_dir", required=False, type=click.Path(path_type=Path))
+@click.option("-c", "--collection", help="Sync this collection (from NOTES_DIR, recorded for next time; else "
+              "from its recorded folder). Default: NOTES_DIR as the default collection, or with no NOTES_DIR "
+              "every recorded collection.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Where to write the index.")
 @click.option("--watch", is_flag=True, help="Keep running: sync after each burst of changes.")
 @click.option("--wait", is_flag=True, help="If another build of this index is running, wait for it.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Read, chunk and embed on a Ray cluster (ADDRESS, else RAY_ADDRESS or a local one).")
-def index_command(notes_dir: Path | None, index_dir: Path | None, watch: bool, wait: bool,
+def index_command(notes_dir: Path | None, collection: str | None, index_dir: Path | None, watch: bool, wait: bool,
                   ray_address: str | None) -> None:
     """Index NOTES_DIR (default: the configured notes_dir, else the bundled notes) and publish the
-    build; unchanged passages are not embedded again."""
+    build; unchanged passages are not embedded again. Each collection is synced on its own."""
     settings = _with_index_dir(index_dir)
-    notes = notes_dir or settings.notes_dir
+    folders = collection_folders(settings)
+    if collection is not None and notes_dir is None and collection not in folders:
+        raise click.UsageError(f"No folder is recorded for collection {collection!r}; give one: "
+                               f"semsearch index --collection {collection} FOLDER.")
+    name = collection or DEFAULT_COLLECTION
+    if notes_dir is None and collection is None and folders and not watch:
+        for each, folder in folders.items():  # every recorded collection, each from its own folder
+            notes = settings.notes_dir if each == DEFAULT_COLLECTION else folder  # the default: as before
+            run_build(settings, notes, wait=wait, ray_address=ray_address, collection=each)
+        return
+    notes = notes_dir or folders.get(name) or settings.notes_dir
     if not watch:
-        run_build(settings, notes, wait=wait, ray_address=ray_address)
+        run_build(settings, notes, wait=wait, ray_address=ray_address, collection=name)
         return
     from semsearch.indexing.watch import watch_notes
 
     embedder = embedder_for(settings)
     click.echo(f"Watching {notes}, publishing into {settings.index_dir.absolute()} (Ctrl-C stops).", err=True)
-    watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True),
+    watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name),
                 include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms)
 
 
@@ -176,11 +202,13 @@ INDEX_DIR_HELP = "The index to answer from (default SEMSEARCH_INDEX_DIR, or the 
 @click.argument("question")
 @click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
 @click.option("--source", help=SOURCE_HELP)
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP)
-def ask_command(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None) -> None:
+def ask_command(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None,
+                **filters: Any) -> None:
     """Answer QUESTION with ranked passages from your notes."""
-    answer(question, top_k, as_json, _with_index_dir(index_dir), source=source)
+    answer(question, top_k, as_json, _with_index_dir(index_dir), source=source, flags=flags_filter(**filters))
 
 
 @click.command("eval")
@@ -238,7 +266,7 @@ def command_group(*extra: click.Command) -> click.Group:
         _setup_logging(verbose)
 
     for command in (index_command, status_command, ask_command, eval_command, config_command, doctor_command,
-                    *extra):
+                    collections_command, *extra):
         group.add_command(command)
     return group
 
@@ -250,11 +278,13 @@ main = command_group()
 @click.argument("question")
 @click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
 @click.option("--source", help=SOURCE_HELP)
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
 def ask(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None,
-        verbose: bool) -> None:
-    """Answer QUESTION from your notes: ask "what is inverted dropout" """
+        verbose: bool, **filters: Any) -> None:
+    """Answer QUESTION from your notes: ask "what is inverted dropout" (filters: `ask "in:work #k8s ..."`)"""
     _setup_logging(verbose)
-    _guarded(lambda: answer(question, top_k, as_json, _with_index_dir(index_dir), source=source))
+    _guarded(lambda: answer(question, top_k, as_json, _with_index_dir(index_dir), source=source,
+                            flags=flags_filter(**filters)))

@@ -27,6 +27,7 @@ EXTRAS = {  # extra -> what it enables
     "ray": "semsearch index --ray, semsearch serve --ray",
     "e5": "SEMSEARCH_MODEL=multilingual-e5-small",
     "eval": "the ranx scorer of the evaluation tools",
+    "formats": "PDF, Word, notebook, HTML, org and rst notes",
 }
 
 

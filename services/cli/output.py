@@ -44,7 +44,7 @@ def highlight(text: str, query: str) -> str:
 def format_hit(hit: Hit, query: str) -> str:
     c = hit.chunk
     lines = f"{c.start_line}-{c.end_line}" if c.end_line != c.start_line else str(c.start_line)
-    place = f"{terminal_safe(c.source, one_line=True)}:{lines}"
+    place = f"{terminal_safe(c.source, one_line=True)}" + (f" {c.location.detail}" if c.location else f":{lines}")
     head = f"{hit.rank}. [{hit.score:.3f}] {click.style(place, fg='cyan')}"
     if c.heading_path:
         head += f"  {terminal_safe(c.heading, one_line=True)}"
@@ -61,15 +61,21 @@ def format_status(status: IndexStatus, *, all_files: bool = True) -> str:
         f"model {status.model}; {status.file_count} files, {status.chunk_count} chunks "
         f"({status.embedded} embedded by this build, {status.reused} reused)",
     ]
-    if status.notes_dir:
+    if status.notes_dir and len(status.collections) <= 1:
         lines.append(f"notes {terminal_safe(status.notes_dir, one_line=True)}")
+    several = len(status.collections) > 1
+    if several:
+        lines += [f"collection {terminal_safe(c.name, one_line=True)}: {c.file_count} files, {c.chunk_count} chunks, "
+                  f"{terminal_safe(c.folder, one_line=True)}" for c in status.collections]
     for f in status.files:
         if not all_files and f.status in ("indexed", "unchanged"):
             continue
         detail = {"indexed": f"{f.chunks} chunks, {f.embedded} embedded",
                   "unchanged": f"{f.chunks} chunks" + (f", renamed from {f.renamed_from}" if f.renamed_from else ""),
                   "skipped": f.reason, "failed": f.error}[f.status]
-        source, detail = terminal_safe(f.source, one_line=True), terminal_safe(detail, one_line=True)
-        lines.append(f"  {f.status:<9} {source}: {detail}")
+        shown = f"{f.collection}: {f.source}" if several else f.source
+        source, detail = terminal_safe(shown, one_line=True), terminal_safe(detail, one_line=True)
+        reader = f" [{f.reader}]" if f.reader and f.reader not in ("markdown", "text") else ""
+        lines.append(f"  {f.status:<9} {source}{reader}: {detail}")
     lines += [f"  removed   {terminal_safe(source, one_line=True)}" for source in status.removed]
     return "\n".join(lines)

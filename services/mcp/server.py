@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -23,25 +22,36 @@ from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from semsearch import Searcher, __version__
-from semsearch.errors import NO_INDEX_MESSAGE, IndexNotFoundError, QueryError, SemsearchError, public_message
+from semsearch.errors import (
+    NO_INDEX_MESSAGE,
+    CollectionAccessError,
+    IndexNotFoundError,
+    QueryError,
+    SemsearchError,
+    public_message,
+)
+from semsearch.filters import Filter
 from semsearch.index.status import status_of
 from semsearch.links import note_url
 from semsearch.live import LiveIndex
-from semsearch.reading.excerpt import MAX_EXCERPT_BYTES, MAX_EXCERPT_LINES, Excerpt, read_excerpt
+from semsearch.reading.excerpt import MAX_EXCERPT_BYTES, MAX_EXCERPT_LINES, Excerpt
 from semsearch.settings import Settings, get_settings
 from semsearch.wiring import open_live_index, query_limits
+
+from . import notes
 
 logger = logging.getLogger(__name__)
 
 NAME = "semsearch"
 NOTE_URI = "note://{+path}"
 MAX_SOURCE_FILTER_CHARS = 500
-NO_NOTES_DIR_MESSAGE = "This build does not record its notes folder; rebuild it with `semsearch index`."
 INSTRUCTIONS = """Search the user's personal notes. Call `search` with a question; every passage comes
 with its note (`source`) and lines, cite them as `source:start-end`. Call `get` to read the exact lines
 around a passage. `abstained: true` means nothing in the notes answers the question confidently."""
 
 IndexSource = Callable[[], LiveIndex | None]
+ScopeSource = Callable[[], frozenset[str] | None]  # the collections the caller may see now (None: all)
+_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 50}
 
 
 class Passage(BaseModel):
@@ -56,7 +66,12 @@ class Passage(BaseModel):
     heading_path: list[str]
     start_line: int = Field(description="First line of the passage in the note (1-based).")
     end_line: int = Field(description="Last line of the passage (inclusive).")
+    location: str | None = Field(None, description="Page, cell or paragraph of a PDF, notebook or Word file "
+                                 "(`p.3 lines 4-12`, `cell 7`); null for text notes.")
     chunk_id: str
+    collection: str = Field("notes", description="The collection of the note (pass it to `get`).")
+    tags: list[str] = Field(default_factory=list, description="The note's tags, lowercase.")
+    date: str | None = Field(None, description="The note's date (ISO).")
     also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
     url: str | None = Field(None, description="A link to the lines when SEMSEARCH_NOTES_BASE_URL is set.")
 
@@ -77,6 +92,7 @@ class SearchOutput(BaseModel):
 
 
 class GetOutput(BaseModel):
+    collection: str = "notes"
     source: str
     start_line: int
     end_line: int
@@ -112,7 +128,7 @@ def _schema(schema: dict[str, Any]) -> Any:
 def error_message(exc: SemsearchError) -> str:
     """The one sentence a client sees for a core error (index errors name no server path; their detail
     goes to the log)."""
-    if not isinstance(exc, QueryError | IndexNotFoundError):
+    if not isinstance(exc, QueryError | IndexNotFoundError | CollectionAccessError):
         logger.error("no index to serve: %s", exc)
     return public_message(exc)
 
@@ -134,7 +150,9 @@ def render_search(out: SearchOutput) -> str:
     blocks = [head]
     for p in out.results:
         heading = " › ".join(p.heading_path)
-        title = f"[{p.rank}] {p.source}:{p.start_line}-{p.end_line}" + (f" ({heading})" if heading else "")
+        place = f"{p.source} {p.location}" if p.location else f"{p.source}:{p.start_line}-{p.end_line}"
+        place = place if p.collection == "notes" else f"{p.collection}:{place}"
+        title = f"[{p.rank}] {place}" + (f" ({heading})" if heading else "")
         title += f" score {p.score:.3f}" + (f"; also in {', '.join(p.also_in)}" if p.also_in else "")
         blocks.append(f"{title}\n{p.text}")
     if not out.results:
@@ -145,21 +163,23 @@ def render_search(out: SearchOutput) -> str:
 class NotesServer(MCPServer[Any]):
     """MCPServer whose resource list is the notes of the build being served (one `note://` URI each)."""
 
-    def __init__(self, current: Callable[[], Searcher], **kwargs: Any) -> None:
+    def __init__(self, current: Callable[[], Searcher], visible: ScopeSource, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._current = current
+        self._visible = visible
 
     async def list_resources(self) -> list[Resource]:
         try:
             searcher = self._current()
         except SemsearchError:
             return []
-        return [Resource(uri=f"note://{f.source}", name=f.source, mime_type="text/plain")
-                for f in searcher.index.files.files if f.status in ("indexed", "unchanged")]
+        return notes.resources(searcher, self._visible())
 
 
-def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> MCPServer[Any]:
-    """The MCP server over whatever live index `index()` returns (None: none is open yet)."""
+def create_mcp_server(index: IndexSource, settings: Settings | None = None, *,
+                      visible: ScopeSource = lambda: None) -> MCPServer[Any]:
+    """The MCP server over whatever live index `index()` returns (None: none is open yet).
+    `visible()`: the collections the current caller may see (a scoped API key's; None: all)."""
     settings = settings or get_settings()
     limits = query_limits(settings)
 
@@ -169,17 +189,12 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> M
             raise IndexNotFoundError(NO_INDEX_MESSAGE)
         return live.searcher()
 
-    def excerpt(source: object, start_line: object, end_line: object, *, whole: bool = False) -> Excerpt:
-        searcher = current()
-        manifest = searcher.manifest
-        if not manifest.notes_dir:
-            raise QueryError(NO_NOTES_DIR_MESSAGE)
-        indexed = {f.source: f.sha256 for f in searcher.index.files.files if f.status in ("indexed", "unchanged")}
-        bounds = {"max_lines": 10**9, "max_bytes": settings.max_file_bytes} if whole else {}
-        return read_excerpt(Path(manifest.notes_dir), source, start_line, end_line,  # type: ignore[arg-type]
-                            indexed=indexed, max_file_bytes=settings.max_file_bytes, **bounds)
+    def excerpt(source: object, start_line: object, end_line: object, *, collection: object = None,
+                scope: frozenset[str] | None = None, whole: bool = False) -> Excerpt:
+        return notes.excerpt(current(), source, start_line, end_line, collection=collection, visible=scope,
+                             max_file_bytes=settings.max_file_bytes, whole=whole)
 
-    server = NotesServer(current, name=NAME, title="semsearch: your notes", version=__version__,
+    server = NotesServer(current, visible, name=NAME, title="semsearch: your notes", version=__version__,
                          instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -192,14 +207,28 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> M
         source: Annotated[object, _schema({"type": "string", "minLength": 1, "maxLength": MAX_SOURCE_FILTER_CHARS,
                                            "description": "Only notes whose path starts with this, or matches "
                                            "this glob (`*` crosses `/`), e.g. `projects/` or `*.md`."})] = None,
+        collections: Annotated[object, _schema({**_NAMES, "description": "Only these collections (any of them); "
+                                                "default: every collection you may see."})] = None,
+        tags_all: Annotated[object, _schema({**_NAMES, "description": "Only passages with every one of these "
+                                             "tags."})] = None,
+        tags_any: Annotated[object, _schema({**_NAMES, "description": "Only passages with one of these tags."})] = None,
+        since: Annotated[object, _schema({"type": "string", "description": "Only notes dated from the start of "
+                                          "this YYYY, YYYY-MM or YYYY-MM-DD."})] = None,
+        until: Annotated[object, _schema({"type": "string", "description": "Only notes dated up to the end of "
+                                          "this YYYY, YYYY-MM or YYYY-MM-DD."})] = None,
     ) -> Annotated[CallToolResult, SearchOutput]:
         """Search the user's notes: the passages that best answer `query`, best first, each with its note
-        (`source`), heading path and lines (`start_line`-`end_line`), and the build that answered."""
+        (`collection`, `source`), heading path and lines (`start_line`-`end_line`), and the build that
+        answered. Filters: `collections`, `tags_all`, `tags_any`, `source` (path glob), `since`, `until`."""
         if source is not None and (not isinstance(source, str) or not 1 <= len(source) <= MAX_SOURCE_FILTER_CHARS):
             return _error(f"source must be a path prefix or glob of 1 to {MAX_SOURCE_FILTER_CHARS} characters.")
+        scope = visible()
 
         def run() -> SearchOutput:
-            result = current().search(query, top_k=top_k, source=source)  # type: ignore[arg-type]
+            found = Filter(collections=collections, tags_all=tags_all or (), tags_any=tags_any or (),  # type: ignore[arg-type]
+                           since=since, until=until)  # type: ignore[arg-type]
+            result = current().search(query, top_k=top_k, source=source, filter=found,  # type: ignore[arg-type]
+                                      visible=scope)
             data = result.to_dict()
             for item, hit in zip(data["results"], result.hits, strict=True):
                 item["url"] = note_url(settings.notes_base_url, hit)
@@ -222,16 +251,23 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> M
         end_line: Annotated[object, _schema({"type": "integer", "minimum": 1, "description": "Last line "
                                              f"(inclusive); at most {MAX_EXCERPT_LINES} lines and "
                                              f"{MAX_EXCERPT_BYTES} bytes at a time."})],
+        collection: Annotated[object, _schema({"type": "string", "description": "The note's collection, as a "
+                                               "search result gives it (needed when the path is in several)."})]
+        = None,
     ) -> Annotated[CallToolResult, GetOutput]:
         """The exact lines `start_line`-`end_line` of a note the index holds, for citing or reading
-        around a search result. Says so when the note changed after the build."""
+        around a search result (for a PDF, Word file, notebook or HTML page: lines of the text read
+        from it, as the passages' lines are). Says so when the note changed after the build."""
+        scope = visible()
         try:
-            got = await anyio.to_thread.run_sync(excerpt, source, start_line, end_line)
+            got = await anyio.to_thread.run_sync(lambda: excerpt(source, start_line, end_line, collection=collection,
+                                                                 scope=scope))
             build_id = current().manifest.build_id
+            named = notes.resolve(current(), source, collection, scope)
         except SemsearchError as exc:
             return _error(error_message(exc))
-        out = GetOutput(source=got.source, start_line=got.start_line, end_line=got.end_line, text=got.text,
-                        line_count=got.line_count, changed_since_build=got.changed, build_id=build_id)
+        out = GetOutput(collection=named, source=got.source, start_line=got.start_line, end_line=got.end_line,
+                        text=got.text, line_count=got.line_count, changed_since_build=got.changed, build_id=build_id)
         head = f"{got.source}:{got.start_line}-{got.end_line} (of {got.line_count} lines)"
         if got.changed:
             head += "\nwarning: the note changed after the build; these lines may not match the citations."
@@ -241,7 +277,7 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> M
         """The build being searched: its id, age, model, file and chunk counts, and the files that were
         skipped or failed, with the reason."""
         try:
-            info = status_of(current().index)
+            info = status_of(current().index, visible())
         except SemsearchError as exc:
             return _error(error_message(exc))
         built = datetime.fromisoformat(info.built_at)
@@ -257,10 +293,12 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None) -> M
         return _result(out, "\n".join(lines))
 
     def note(path: str) -> str:
-        """A note of the index, whole."""
+        """A note of the index, whole (`~COLLECTION/PATH` outside the default collection)."""
         try:
-            first = excerpt(path, 1, 1)
-            return excerpt(path, 1, first.line_count, whole=True).text
+            scope = visible()
+            collection, source = notes.split_note_path(path)
+            first = excerpt(source, 1, 1, collection=collection, scope=scope)
+            return excerpt(source, 1, first.line_count, collection=collection, scope=scope, whole=True).text
         except SemsearchError as exc:
             raise ResourceError(error_message(exc)) from None
 

@@ -15,7 +15,7 @@ from semsearch import Searcher
 from semsearch.errors import NO_INDEX_MESSAGE, IndexNotFoundError
 from semsearch.settings import Settings, get_settings
 from services.api import create_app, served_index
-from services.api.auth import guard_asgi
+from services.api.auth import guard_asgi, request_scope
 from services.api.errors import StartupError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def mount_mcp(app: FastAPI, settings: Settings) -> bool:
     except ImportError:
         logger.info("MCP not served at %s: pip install 'semsearch[mcp]'", MCP_PATH)
         return False
-    server = create_mcp_server(lambda: served_index(app), settings)
+    server = create_mcp_server(lambda: served_index(app), settings, visible=request_scope)
     mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True,
                                          max_request_body_size=settings.max_body_bytes, host=settings.host)
     for route in mcp_app.routes:  # its one route, with the API's guard in front

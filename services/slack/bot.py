@@ -19,7 +19,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from semsearch import Searcher
-from semsearch.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, QueryError, SemsearchError
+from semsearch.errors import (
+    CollectionAccessError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    QueryError,
+    SemsearchError,
+)
+from semsearch.query_syntax import parse_query
 from semsearch.settings import Settings
 
 from .dedup import SeenEvents
@@ -95,8 +103,29 @@ def unavailable_message(exc: SemsearchError) -> str:
     return UNAVAILABLE + reason
 
 
+NO_COLLECTIONS = (":warning: This channel may not search any collection; ask the admin to map it in "
+                  "SEMSEARCH_SLACK_CHANNEL_COLLECTIONS.")
+
+
+def channel_scope(settings: Settings, channel: str | None) -> frozenset[str] | None:
+    """The collections a channel (`dm` for direct messages) may search: its entry in
+    `slack_channel_collections`, else the `*` entry, else none; every collection when nothing is mapped."""
+    mapping = settings.slack_channel_collections
+    if not mapping:
+        return None
+    names = mapping.get(channel or "", mapping.get("*"))
+    return frozenset(names or ())
+
+
+def channel_of(channel_id: object, channel_type: object = None) -> str:
+    """`dm` for a direct message (channel type `im`, or an id starting with D), else the channel id."""
+    text = channel_id if isinstance(channel_id, str) else ""
+    return "dm" if channel_type == "im" or text.startswith("D") else text
+
+
 class Answerer:
-    """Turns a question into a Slack message (fallback text, blocks) using the search core.
+    """Turns a question into a Slack message (fallback text, blocks) using the search core. The
+    question may carry filters (`in:work #k8s since:2025-01 ...`, `semsearch.query_syntax`).
 
     `searcher` returns the searcher to use now: `LiveIndex.searcher` (it raises IndexNotFoundError
     while there is no index yet)."""
@@ -105,15 +134,20 @@ class Answerer:
         self.searcher = searcher
         self.top_k = settings.top_k
         self.base_url = settings.notes_base_url
+        self.settings = settings
 
-    def __call__(self, question: str, *, shareable: bool,
-                 shared_by: str | None = None) -> tuple[str, list[Block]]:
+    def __call__(self, question: str, *, shareable: bool, shared_by: str | None = None,
+                 channel: str | None = None) -> tuple[str, list[Block]]:
         question = question.strip()
         if not question:
             return USAGE, text_blocks(USAGE)
+        visible = channel_scope(self.settings, channel)
+        if visible is not None and not visible:
+            return NO_COLLECTIONS, text_blocks(NO_COLLECTIONS)
         try:
-            result = self.searcher().search(question, top_k=self.top_k)
-        except QueryError as exc:
+            parsed = parse_query(question)
+            result = self.searcher().search(parsed.text, top_k=self.top_k, filter=parsed.filter, visible=visible)
+        except (QueryError, CollectionAccessError) as exc:
             message = f":warning: {exc}"
             return message, text_blocks(message)
         except SemsearchError as exc:
@@ -162,12 +196,13 @@ def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: We
     @app.command("/ask")
     def ask(ack: Any, command: dict[str, Any], respond: Respond) -> None:
         ack()
-        text, blocks = answer(command.get("text") or "", shareable=True)
+        text, blocks = answer(command.get("text") or "", shareable=True, channel=channel_of(command.get("channel_id")))
         respond(text=text, blocks=blocks, response_type="ephemeral")
 
     @app.event("app_mention")
     def mention(event: dict[str, Any], say: Say) -> None:
-        text, blocks = answer(strip_mentions(event.get("text") or ""), shareable=False)
+        text, blocks = answer(strip_mentions(event.get("text") or ""), shareable=False,
+                              channel=channel_of(event.get("channel"), event.get("channel_type")))
         say(text=text, blocks=blocks, thread_ts=event.get("thread_ts") or event.get("ts"))
 
     @app.event("message")
@@ -180,7 +215,7 @@ def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: We
         bot_user = context.get("bot_user_id")
         if in_thread and not (bot_user and f"<@{bot_user}" in raw):
             return  # in a thread the bot speaks only when spoken to
-        text, blocks = answer(strip_mentions(raw), shareable=False)
+        text, blocks = answer(strip_mentions(raw), shareable=False, channel="dm")
         say(text=text, blocks=blocks, thread_ts=thread_ts if in_thread else None)
 
     @app.action(ACTION_SHARE)
@@ -188,7 +223,8 @@ def create_slack_app(searcher: SearcherSource, settings: Settings, *, client: We
         ack()
         question, _ = parse_button_value(action.get("value") or "")
         user = (body.get("user") or {}).get("id")
-        text, blocks = answer(question, shareable=False, shared_by=user)
+        text, blocks = answer(question, shareable=False, shared_by=user,
+                              channel=channel_of((body.get("channel") or {}).get("id")))
         respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
         respond(delete_original=True)
 

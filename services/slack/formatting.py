@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from semsearch.links import note_url
-from semsearch.records import Hit
+from semsearch.records import DEFAULT_COLLECTION, Hit
 
 Block = dict[str, Any]
 
@@ -73,10 +73,10 @@ def confident_hits(hits: Sequence[Hit]) -> list[Hit]:
 def hit_blocks(hit: Hit, terms: set[str], *, base_url: str | None = None) -> list[Block]:
     chunk = hit.chunk
     url = note_url(base_url, hit)
-    where = escape(chunk.source)
+    where = escape(chunk.source if chunk.collection == DEFAULT_COLLECTION else f"{chunk.collection}: {chunk.source}")
     file_part = f"<{url}|{where}>" if url else f"*{where}*"
     heading = f" › {escape(chunk.heading)}" if chunk.heading_path else ""
-    lines = f"lines {chunk.start_line}–{chunk.end_line}"
+    lines = chunk.location.detail if chunk.location else f"lines {chunk.start_line}–{chunk.end_line}"
     title = f"*{hit.rank}.* {file_part}{heading}  ({lines})"
     passage = highlight(truncate(chunk.text.strip(), PASSAGE_LIMIT), terms)
     quoted = "\n".join(f">{line}" for line in passage.split("\n"))

@@ -155,7 +155,7 @@ def test_no_index_is_503_without_a_path(make_client: MakeClient, index_dir: Path
 
 def test_core_index_errors_are_503_without_a_path(client: TestClient, monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
-    def corrupt(self: Searcher, query: str, *, top_k: int = 5, source: str | None = None) -> Any:
+    def corrupt(self: Searcher, query: str, *, top_k: int = 5, **filters: Any) -> Any:
         raise IndexCorruptError("The index file /srv/secret/index/vectors.faiss is corrupt.")
 
     monkeypatch.setattr(Searcher, "search", corrupt)
@@ -173,7 +173,7 @@ def test_core_query_errors_are_422(build_a: str, make_client: MakeClient) -> Non
 
 def test_unexpected_errors_are_500_without_a_trace(build_a: str, make_client: MakeClient,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: Searcher, query: str, *, top_k: int = 5, source: str | None = None) -> Any:
+    def boom(self: Searcher, query: str, *, top_k: int = 5, **filters: Any) -> Any:
         raise RuntimeError("exploded reading /srv/secret/file")
 
     monkeypatch.setattr(Searcher, "search", boom)

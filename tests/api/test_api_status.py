@@ -38,7 +38,8 @@ def test_status_describes_the_served_build(build_a: str, notes_a: Path, make_cli
     assert (body["file_count"], body["chunk_count"], body["embedded"], body["reused"]) == (3, 3, 1, 2)
     files = {f["source"]: f for f in body["files"]}
     assert files["alpha/keys.md"] == {"source": "alpha/keys.md", "status": "indexed", "chunks": 1, "embedded": 1,
-                                      "reason": None, "error": None, "renamed_from": None}
+                                      "reason": None, "error": None, "renamed_from": None, "collection": "notes",
+                                      "reader": "markdown"}
     assert files["alpha/dropout.md"]["status"] == "unchanged"
     assert files["broken.md"]["status"] == "skipped" and "binary" in files["broken.md"]["reason"]
     assert body["removed"] == ["guides/garden.md"]

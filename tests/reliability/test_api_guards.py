@@ -186,12 +186,12 @@ def test_a_query_past_its_budget_gets_504_and_frees_its_worker(
     finished: list[str] = []
     real = Searcher.search
 
-    def search(self: Searcher, query: str, *, top_k: int = 5, source: str | None = None) -> Any:
+    def search(self: Searcher, query: str, *, top_k: int = 5, **filters: Any) -> Any:
         if query.startswith("slow"):
             started.append(query)
             time.sleep(SLOW_SECONDS)
             finished.append(query)
-        return real(self, query, top_k=top_k, source=source)
+        return real(self, query, top_k=top_k, **filters)
 
     monkeypatch.setattr(Searcher, "search", search)
     app = create_app(make_settings(query_timeout=0.25), reload_interval=0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -37,9 +38,9 @@ def post_signed(url: str, body: str, content_type: str, secret: str = SIGNING_SE
 class SlowSearcher(Searcher):
     """A searcher whose every search takes SLOW_SEARCH_S longer."""
 
-    def search(self, query: str, *, top_k: int = 5, source: str | None = None) -> SearchResult:
+    def search(self, query: str, *, top_k: int = 5, **filters: Any) -> SearchResult:
         time.sleep(SLOW_SEARCH_S)
-        return super().search(query, top_k=top_k, source=source)
+        return super().search(query, top_k=top_k, **filters)
 
 
 def test_slash_command_is_acknowledged_within_3s_while_the_search_takes_5s(

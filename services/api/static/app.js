@@ -91,12 +91,17 @@
       source.rel = "noopener noreferrer";
       source.title = "Open the source";
     }
-    meta.append(source, el("span", "lines", `lines ${result.start_line}–${result.end_line}`),
+    const place = result.location || `lines ${result.start_line}–${result.end_line}`;  // p.3 lines 4-12, cell 7
+    meta.append(source, el("span", "lines", place),
       el("span", "score", `score ${Number(result.score).toFixed(2)}`));
     item.append(meta);
     if (result.heading_path && result.heading_path.length) {
       item.append(el("div", "heading", result.heading_path.join(" › ")));
     }
+    const labels = el("div", "labels");
+    if (result.collection) labels.append(el("span", "collection", result.collection));
+    for (const tag of result.tags || []) labels.append(el("span", "tag", `#${tag}`));
+    if (labels.childNodes.length) item.append(labels);
     const passage = el("div", "passage");
     passage.append(highlighted(readable(result.text.trim()), terms));
     item.append(passage);
@@ -174,7 +179,8 @@
     let body = null;
     try {
       response = await fetch("/query", {
-        method: "POST", headers, body: JSON.stringify({ query }), signal: controller.signal,
+        // syntax: the server reads `in:work #tag path:ops/* since:2025-01` typed into the box
+        method: "POST", headers, body: JSON.stringify({ query, syntax: true }), signal: controller.signal,
       });
       body = await response.json().catch(() => null);
     } catch (err) {
