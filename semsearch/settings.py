@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(0.4, ge=0, le=1, description="Weight of a passage's best sentence cosine "
                                    "in `blend` (sentence-level matching); 0: off, and `semsearch index` "
                                    "then skips the sentence vectors.")
+    lexical_trust: float = Field(0.2, ge=0, le=1, description="In `blend`: BM25's best score (over the "
+                                 "query's score ceiling) under which a query keeps only that share of BM25's "
+                                 "weight, unless it names something technical; 0: fixed weights.")
     fusion_pool: int = Field(100, ge=1, le=10000, description="Candidates taken from each retriever.")
     spell_out_acronyms: bool = Field(True, description="Embed an acronym the notes define with its "
                                      "definition: `VAE` as `VAE (variational autoencoder)`.")
@@ -164,8 +167,9 @@ class Settings(BaseSettings):
                            "with the other places in `also_in`.")
     collapse_threshold: float = Field(0.6, gt=0, le=1, description="Shingle containment from "
                                       "which two chunks count as the same passage.")
-    abstain_threshold: float = Field(0.3, ge=0, le=1, description="Calibrated score under which "
-                                     "`ask` answers that nothing in the notes answers the question.")
+    abstain_threshold: float = Field(0.22, ge=0, le=1, description="Calibrated score under which "
+                                     "`ask` answers that nothing in the notes answers the question (0.22: "
+                                     "at most 1 in 10 answerable dev queries refused, docs/quality.md).")
     cache_dir: Path = Field(Path.home() / ".cache" / "semsearch", description="Cache of BEIR "
                             "corpus vectors and indexes (`semsearch eval --beir`).")
     api_keys: list[SecretStr] = Field(

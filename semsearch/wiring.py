@@ -39,6 +39,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         pool=settings.fusion_pool, spell_out_acronyms=settings.spell_out_acronyms,
         exact_boost=settings.exact_boost, collapse=settings.collapse,
         collapse_threshold=settings.collapse_threshold, abstain_threshold=settings.abstain_threshold,
+        lexical_trust=settings.lexical_trust,
     )
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.evaluation.beir import build_beir_index, doc_run, evaluate, load_dataset, score, score_numpy
-from semsearch.evaluation.fitting import calibration_data
+from semsearch.evaluation.fitting import beir_set, choose_threshold, fit_sets, notes_set
+from semsearch.evaluation.queries import EvalQuery
 from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.search import Searcher
 
@@ -66,12 +67,38 @@ def test_calibration_data_pairs_each_query_with_its_answers_removed(tmp_path: Pa
     dataset = load_dataset(folder)
     index_dir = build_beir_index(dataset, HashingEmbedder(), tmp_path / "cache")  # type: ignore[arg-type]
     searcher = Searcher.open(index_dir, HashingEmbedder(), retrieval=RetrievalConfig())  # type: ignore[arg-type]
-    features, labels = calibration_data(dataset, searcher)
-    assert labels == [1, 0, 1, 0]
+    rows = beir_set(dataset, searcher)
+    features, labels = rows.features, rows.labels
+    assert labels == [1, 0, 1, 0] and rows.as_asked == [True, False, True, False]
     # with its answer removed, the best passage left holds fewer of the query's terms
     assert features[0][2] > 0.4 and features[1][2] == 0.0
     assert features[2][2] > 0.4 and features[3][2] == 0.0
     assert all(len(row) == 3 for row in features)
+    assert len(rows.below) == 2  # ranks 2.. of each answerable query, for the decay
+
+
+def test_a_calibration_fitted_on_beir_and_notes_sets_weighs_each_set_alike(tmp_path: Path) -> None:
+    from semsearch.indexing.build import build_index
+
+    folder = _beir(tmp_path / "tiny")
+    dataset = load_dataset(folder)
+    embedder = HashingEmbedder()
+    beir_searcher = Searcher.open(build_beir_index(dataset, embedder, tmp_path / "cache"), embedder)  # type: ignore[arg-type]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "ssh.md").write_text("# SSH\n\nKeep the private key readable by you alone: chmod 600.\n")
+    (notes / "git.md").write_text("# Git\n\nStash your edits before you switch branches.\n")
+    build_index(notes, tmp_path / "nidx", embedder)  # type: ignore[arg-type]
+    queries = [EvalQuery("a", "what mode should my private key have", ("chmod 600",), "question"),
+               EvalQuery("b", "stash edits before switching branches", ("Stash your edits",), "keyword"),
+               EvalQuery("u", "how do I bake sourdough bread", (), "unanswerable")]
+    notes_rows = notes_set(queries, Searcher.open(tmp_path / "nidx", embedder), "tiny-notes")  # type: ignore[arg-type]
+    assert notes_rows.labels == [1, 0, 1, 0, 0] and notes_rows.as_asked == [True, False, True, False, True]
+    sets = [beir_set(dataset, beir_searcher), notes_rows]
+    calibration = fit_sets(sets, fitted_on="tiny")
+    assert calibration.w_coverage > 0 and calibration.decay >= 0 and calibration.fitted_on == "tiny"
+    threshold = choose_threshold(sets, calibration)
+    assert 0 <= threshold <= 1
 
 
 def test_the_sentence_stage_off_builds_no_sentence_vectors(tmp_path: Path) -> None:

@@ -125,3 +125,46 @@ def test_overlap_repeats_context_between_neighbours() -> None:
 def test_no_chunk_is_only_markup() -> None:
     for c in chunk_note(_bundled("deep-neural-nets.md")):
         assert re.search(r"\w", c.embed_text)
+
+
+SHORT_NOTE = """# Remove a file from git but keep it
+
+To stop tracking a file:
+
+## Solution
+
+git rm --cached path/to/file
+
+## Resources
+
+- [Stack Overflow: remove a file from the repository](https://stackoverflow.com/q/1143796)
+"""
+
+
+def test_a_note_that_fits_in_one_passage_is_one_passage() -> None:
+    note = _note(SHORT_NOTE)
+    (chunk,) = chunk_note(note)
+    assert chunk.heading_path == ("Remove a file from git but keep it",)
+    assert (chunk.start_line, chunk.end_line) == (1, 11)
+    assert chunk.text == "\n".join(note.lines[0:11])
+    assert "git rm --cached" in chunk.embed_text and "stop tracking" in chunk.embed_text
+
+
+def test_a_long_notes_closing_links_join_the_section_before_it() -> None:
+    body = " ".join(f"word{i}" for i in range(60))
+    text = (f"# Topic\n\n## Setup\n\n{body}\n\n## Answer\n\nThe answer is to restart the daemon.\n"
+            "It reloads the configuration.\n\n## Resources\n\n- [Daemon docs](https://example.com/daemon)\n"
+            "- https://example.com/reload\n")
+    chunks = chunk_note(_note(text), max_tokens=80, overlap_tokens=0)
+    assert not any(c.heading_path[-1] == "Resources" for c in chunks)
+    (answer,) = [c for c in chunks if "restart the daemon" in c.text]
+    assert answer.heading_path == ("Topic", "Answer") and "https://example.com/reload" in answer.text
+    lines = text.split("\n")
+    assert answer.text == "\n".join(lines[answer.start_line - 1:answer.end_line])
+
+
+def test_a_reference_list_keeps_its_sections() -> None:
+    links = "\n".join(f"- [Paper {i}](https://example.com/paper-{i}) by Someone" for i in range(12))
+    text = f"# Reading\n\n## Vision\n\n{links}\n\n## Language\n\n{links}\n"
+    paths = {c.heading_path for c in chunk_note(_note(text), max_tokens=80, overlap_tokens=0)}
+    assert ("Reading", "Vision") in paths and ("Reading", "Language") in paths

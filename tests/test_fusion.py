@@ -151,3 +151,30 @@ def test_fit_logistic_recovers_a_separating_direction() -> None:
     y = (rng.uniform(size=400) < 1 / (1 + np.exp(-(-4 + 6 * x[:, 0] + 2 * x[:, 1])))).astype(int)
     bias, (w0, w1) = fit_logistic(x.tolist(), y.tolist())
     assert w0 > w1 > 0 and bias < 0
+
+
+def test_a_query_keeps_bm25s_weight_when_bm25_matches_it_well_or_it_is_technical() -> None:
+    from semsearch.ranking.fusion import lexical_share
+
+    assert lexical_share("how do I stop tracking a file", 0.3, 0.2) == 1.0  # a good BM25 match
+    assert lexical_share("how do I stop tracking a file", 0.1, 0.2) == pytest.approx(0.5)  # words only brushed
+    assert lexical_share("how do I stop tracking a file", 0.1, 0.0) == 1.0  # 0: fixed weights
+    for technical in ("APOE4 carriers", "keras.layers.Dropout", 'the "exact phrase"', "IL-10 levels",
+                      "snake_case names", "a myVariable"):
+        assert lexical_share(technical, 0.05, 0.2) == 1.0, technical
+
+
+def test_scores_follow_the_ranking_without_ties_and_exact_matches_are_lifted_in_order(tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    root.mkdir()
+    for i in range(6):
+        (root / f"n{i}.md").write_text(f"# Note {i}\n\nThe flag ami-a96285c{i} appears in note {i} with "
+                                       f"{' '.join(['batch normalization'] * (i + 1))} text.\n")
+    searcher = _searcher(root, tmp_path)
+    hits = searcher.search("batch normalization in recurrent networks", top_k=5).hits
+    scores = [h.score for h in hits]
+    assert len(scores) == 5 and all(a > b for a, b in zip(scores, scores[1:], strict=False))  # no ties
+    exact = searcher.search("where does ami-a96285c3 appear", top_k=5).hits
+    assert exact[0].chunk.source == "n3.md" and exact[0].score >= searcher.retrieval.abstain_threshold
+    lifted = [h.score for h in exact]
+    assert lifted == sorted(lifted, reverse=True) and len(set(lifted)) == len(lifted)

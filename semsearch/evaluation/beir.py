@@ -35,6 +35,7 @@ from ..ranking.fusion import RetrievalConfig
 from ..reading.chunking import chunk_note
 from ..records import Chunk, Note
 from ..search import QueryLimits, Searcher
+from .queries import EvalQuery
 
 logger = logging.getLogger(__name__)
 
@@ -245,14 +246,16 @@ def evaluate(folder: Path, embedder: Embedder, cache_dir: Path, *, split: str = 
 
 
 def run_cli(folder: Path, embedder: Embedder, cache_dir: Path, *, split: str, chunking: DocChunking,
-            retrieval: RetrievalConfig, fit: bool) -> str:
-    """What `semsearch eval --beir` prints."""
+            retrieval: RetrievalConfig, fit: bool,
+            notes: Sequence[tuple[Searcher, Sequence[EvalQuery], str]] = ()) -> str:
+    """What `semsearch eval --beir` prints; with `fit`, the calibration fitted on the split's queries
+    and the `notes` query sets (searcher, queries, name), and how it does on each."""
     if fit:
         from .fitting import fit_calibration
 
-        calibration = fit_calibration(folder, embedder, cache_dir, split=split, chunking=chunking,
-                                      retrieval=retrieval)
-        return f"{embedder.model_name}: {calibration!r}"
+        calibration, report = fit_calibration(folder, embedder, cache_dir, split=split, chunking=chunking,
+                                              retrieval=retrieval, notes=notes)
+        return f"{embedder.model_name}: {calibration!r}\n{report}"
     metrics = evaluate(folder, embedder, cache_dir, split=split, chunking=chunking, retrieval=retrieval)
     return (f"{folder.name} {split} ({int(metrics['queries'])} queries, {embedder.model_name}, "
             f"fusion {retrieval.fusion}, docs {chunking}): nDCG@10 {metrics['ndcg@10']:.4f} "

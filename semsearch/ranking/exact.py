@@ -14,6 +14,10 @@ _DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:(?:\.|::|/)\w+)+(?![\w])")
 _SNAKE = re.compile(r"(?<![\w])[A-Za-z]\w*_\w+")
 _CODE = re.compile(r"(?<![\w-])\w+(?:-\w+)+(?![\w-])")
 _MIXED = re.compile(r"(?=\w*[A-Za-z])(?=\w*\d)\w+")
+# what makes a query technical (`fusion.lexical_share`): a quoted phrase, a word mixing letters and
+# digits (APOE4, ipv6, utf8), a dotted / pathy / scoped / snake_case name (asp.net, a/b, x::y),
+# camelCase, a code with a numbered part (IL-10, COVID-19)
+_TECHNICAL = re.compile(r"[\"“”]|(?<!\w)(?=\w*[A-Za-z])(?=\w*\d)\w+|\w[._/:]\w|(?<!\w)[a-z]+[A-Z]\w*|[A-Za-z]-\d")
 _DROP = re.compile(r"[*_`#>\[\]()\\]")
 _SPACE = re.compile(r"\s+")
 
@@ -38,6 +42,13 @@ def exact_terms(query: str) -> list[str]:
         if len(norm) >= 2 and norm not in terms:
             terms.append(norm)
     return terms
+
+
+def has_technical_terms(query: str) -> bool:
+    """Whether `query` names something technical, which BM25 matches better than any embedding:
+    a quoted phrase, a word mixing letters and digits, a dotted, pathy or snake_case name, camelCase,
+    a code with a numbered part."""
+    return _TECHNICAL.search(query) is not None
 
 
 def exact_match_counts(texts: Sequence[str], terms: Sequence[str], *, normalized: bool = False) -> list[int]:

@@ -4,8 +4,8 @@ first, near-duplicates collapsed, scores calibrated. Called by `Searcher` only.
 Fusion modes: `blend` (the default: a weighted sum of scores normalized over the candidate pool,
 z-scores by default, or min-max), `rrf` (reciprocal rank fusion, sum of 1 / (rrf_k + rank)), `dense` and `lexical` (one
 retriever alone). In `blend`, a build with sentence vectors (`sentences.py`) adds a third score,
-each candidate's best sentence cosine. Measured on the notes dev set and SciFact training queries:
-docs/quality.md.
+each candidate's best sentence cosine, and BM25's share adapts to the query (`lexical_share`).
+Measured on the notes dev sets and SciFact training queries: docs/quality.md.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..index.loader import Index
 from ..records import Hit
 from .calibration import REFERENCE_RANK, Calibration, term_coverage
 from .collapse import collapse, place
-from .exact import exact_match_counts, exact_terms
+from .exact import exact_match_counts, exact_terms, has_technical_terms
 from .memo import RankingMemo
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ Timings = MutableMapping[str, float]  # stage -> seconds, added to by `candidate
 Normalization = Literal["zscore", "minmax"]
 EXACT_SCAN_LIMIT = 20_000  # corpora up to this many chunks are scanned whole for exact matches
 COLLAPSE_WINDOW_PER_HIT = 4  # candidates searched for copies: 4 per passage shown, plus 10
+FREED_TO_CHUNK = 0.5  # of the BM25 weight a query does not keep, the share the chunk cosine gets
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,10 @@ class RetrievalConfig:
     exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
-    abstain_threshold: float = 0.3  # calibrated score under which a hit is not `confident`
+    abstain_threshold: float = 0.22  # calibrated score under which a hit is not `confident`
+    # BM25's best score (over its ceiling) under which a query keeps only that share of BM25's
+    # weight (`lexical_share`); 0: fixed weights
+    lexical_trust: float = 0.2
 
     @property
     def uses_sentences(self) -> bool:
@@ -117,6 +121,17 @@ def _dense_scores(index: Index, vector: np.ndarray, ids: np.ndarray, known: dict
     return np.asarray([known.get(int(i), floor) for i in ids], dtype=np.float32)
 
 
+def lexical_share(query: str, best_lexical: float, trust: float) -> float:
+    """The share of BM25's weight a query keeps: all of it when its best BM25 match reaches `trust`
+    of the score ceiling or when it names something technical (an identifier, a code such as
+    `APOE4`, a quoted phrase), else `best_lexical / trust`. A question in the user's own words
+    shares only common words with any note, and then BM25's best match is a note that happens to
+    use them: such a query leans on the dense scores."""
+    if trust <= 0 or best_lexical >= trust or has_technical_terms(query):
+        return 1.0
+    return max(best_lexical, 0.0) / trust
+
+
 def _add(timings: Timings | None, stage: str, started: float) -> None:
     if timings is not None:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
@@ -170,15 +185,18 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
             rl > 0, 1.0 / (config.rrf_k + rl), 0.0)
     else:
         norm = _zscore if config.normalization == "zscore" else _minmax
-        lex_part = norm(lex) if lexical_ids else 0.0
+        share = lexical_share(query, float(lex.max()) if lexical_ids else 0.0, config.lexical_trust)
+        lex_part = share * norm(lex) if lexical_ids else 0.0
         sentences = index.sentences if config.sentence_weight > 0 else None
         if sentences is None:
             w = config.dense_weight
             fused = w * norm(dense) + (1 - w) * lex_part
         else:
             best = sentences.best(cand, vector, dense)
-            wc, ws = config.chunk_weight, config.sentence_weight
-            fused = wc * norm(dense) + ws * norm(best) + (1 - wc - ws) * lex_part
+            ws = config.sentence_weight
+            lexical_weight = 1 - config.chunk_weight - ws
+            wc = config.chunk_weight + FREED_TO_CHUNK * lexical_weight * (1 - share)
+            fused = wc * norm(dense) + ws * norm(best) + lexical_weight * lex_part
     top_dense = list(dense_hits)[:REFERENCE_RANK]
     reference = dense_hits[top_dense[-1]] if top_dense else 0.0
     both = set(top_dense) & set(lexical_ids[:REFERENCE_RANK])
@@ -238,15 +256,42 @@ def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config:
                               limit=top_k, shingles_of=lambda i: memo.shingles(rows[i]))
     else:
         groups = [(i, []) for i in range(len(rows))]
-    probability = cand.probability(calibration)
+    shown = [int(order[head]) for head, _ in groups]
+    scores = _shown_scores(cand, shown, calibration, config,
+                           exact=[bool(terms) and int(matches[j]) == len(terms) for j in shown],
+                           has_terms=bool(index.lexical.query_stems(query)))
     hits: list[Hit] = []
-    for rank, (head, copies) in enumerate(groups, 1):
+    for rank, ((head, copies), score) in enumerate(zip(groups, scores, strict=True), 1):
         j = int(order[head])
-        score = float(probability[j])
-        if hits:  # shown scores never rise down the list (the ranking is the fused order)
-            score = min(score, hits[-1].score)
-        if terms and matches[j] == len(terms):  # holds every quoted phrase / identifier asked for
-            score = max(score, config.abstain_threshold)
         hits.append(Hit(index.chunks[rows[head]], score, rank, tuple(place(index.chunks[rows[c]]) for c in copies),
                         raw_score=float(cand.fused[j]), confident=score >= config.abstain_threshold))
     return hits
+
+
+def _shown_scores(cand: _Candidates, shown: list[int], calibration: Calibration, config: RetrievalConfig,
+                  *, exact: list[bool], has_terms: bool = True) -> list[float]:
+    """The calibrated score of each shown candidate (indexes into `cand`, best first). The first is
+    P(answered) from its features; in `blend`, each later one is that probability lowered by how far
+    its fused score falls below the first's (`Calibration.decay`), so scores follow the ranking
+    without ties of their own; other modes take each candidate's own probability. A passage holding
+    every quoted phrase / identifier asked for is lifted into [threshold, 1] (order kept); a query
+    with no terms at all (`the`, `x`) says nothing a passage could answer, and its scores are scaled
+    into [0, threshold). Shown scores never rise down the list."""
+    if not shown:
+        return []
+    probability = cand.probability(calibration)
+    top = shown[0]
+    if config.fusion == "blend":
+        p = float(np.clip(probability[top], 1e-9, 1 - 1e-9))
+        z = np.log(p / (1 - p)) + calibration.decay * (cand.fused[shown] - cand.fused[top])
+        values = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    else:
+        values = probability[shown]
+    out: list[float] = []
+    t = config.abstain_threshold
+    for value, holds_all in zip(values.tolist(), exact, strict=True):
+        score = t + (1 - t) * value if holds_all else value
+        if not has_terms:
+            score *= t * (1 - 1e-6)
+        out.append(min(score, out[-1]) if out else score)
+    return out

@@ -244,7 +244,7 @@ def chunk_note(
     if not 0 <= overlap_tokens < max_tokens // 2:
         raise ValueError(f"overlap_tokens must be in [0, {max_tokens // 2}), got {overlap_tokens}")
     chunks: list[Chunk] = []
-    for section in split_sections(note):
+    for section in join_sections(split_sections(note), max_tokens, count_tokens):
         if len(chunks) > MAX_PASSAGES:
             raise TooManyPassagesError(f"too many passages (over {MAX_PASSAGES:,})")
         prefix = _bounded_prefix(HEADING_SEPARATOR.join(section.path), max_tokens // 3, count_tokens)
@@ -266,6 +266,47 @@ def chunk_note(
                 )
             )
     return chunks
+
+
+_LINK = re.compile(r"https?://\S+|\]\([^)]*\)")
+LINK_LINE_WORDS = 15  # a line with a link and at most this many other words is a reference
+
+
+def _is_link_line(line: str) -> bool:
+    """A reference: a line holding a link and little else (`- [Title](https://…)`, a bare URL)."""
+    return _LINK.search(line) is not None and len(re.findall(r"\w+", _LINK.sub(" ", line))) <= LINK_LINE_WORDS
+
+
+def _is_prose(line: str) -> bool:
+    """A line of a few words that is neither a reference nor a markdown heading."""
+    return not _is_link_line(line) and not line.lstrip().startswith("#") and len(re.findall(r"\w+", line)) >= 4
+
+
+def join_sections(sections: list[_Section], max_tokens: int, count: TokenCounter) -> list[_Section]:
+    """Sections as passages: a note that fits in one passage is one passage (its path the headings
+    all its sections share), so a short note's intro, answer and links are found together; else a
+    closing section of links only (`## Resources`, `## Source`) joins the section before it when
+    that one holds prose (a reference list keeps its sections): it is the note's references, not an
+    answer of its own."""
+    if len(sections) < 2:
+        return sections
+    lines = [line for section in sections for line in section.lines]
+    common = sections[0].path
+    for section in sections[1:]:
+        shared = 0
+        while shared < min(len(common), len(section.path)) and common[shared] == section.path[shared]:
+            shared += 1
+        common = common[:shared]
+    if all(is_text_line(text) for _, text in lines):
+        prefix = HEADING_SEPARATOR.join(common)
+        size = count(embedding_form("\n".join(text for _, text in lines))) + (count(prefix) + 1 if prefix else 0)
+        if size <= max_tokens:
+            return [_Section(common, lines, True)]
+    last, before = sections[-1], sections[-2]
+    references = [text for _, text in last.lines[1:] if text.strip()]
+    if references and all(map(_is_link_line, references)) and any(_is_prose(text) for _, text in before.lines):
+        return [*sections[:-2], _Section(before.path, before.lines + last.lines, True)]
+    return sections
 
 
 def _pack(

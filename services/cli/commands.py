@@ -220,20 +220,34 @@ def ask_command(question: str, top_k: int | None, source: str | None, as_json: b
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split (test or train).")
 @click.option("--doc-chunks", type=click.Choice(["whole", "split"]), default="whole", show_default=True,
               help="BEIR: each document as one chunk, or split into model-sized chunks (max score).")
-@click.option("--fit-calibration", is_flag=True, help="BEIR: fit the score calibration on these queries.")
+@click.option("--fit-calibration", is_flag=True, help="BEIR: fit the score calibration on these queries "
+              "(and the --with-notes sets).")
+@click.option("--with-notes", "with_notes", nargs=2, multiple=True,
+              type=(click.Path(exists=True, file_okay=False, path_type=Path),
+                    click.Path(exists=True, dir_okay=False, path_type=Path)),
+              metavar="INDEX_DIR QUERIES", help="--fit-calibration: also fit on this notes query set, "
+              "searched in this index (repeatable).")
 def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: Path | None, split: str,
-                 doc_chunks: str, fit_calibration: bool) -> None:
+                 doc_chunks: str, fit_calibration: bool, with_notes: tuple[tuple[Path, Path], ...]) -> None:
     """Score a query set (JSONL with id, query, answers, kind) against the index, or `--beir DIR`."""
     from semsearch.evaluation.queries import hits_to_results, load_queries, score_by_kind, write_run
 
     settings = get_settings()
     if beir_dir is not None:
         from semsearch.evaluation.beir import run_cli
+        from semsearch.search import Searcher
 
-        click.echo(run_cli(beir_dir, embedder_for(settings), settings.cache_dir, split=split,
+        embedder = embedder_for(settings)
+        retrieval = retrieval_config(settings)
+        notes = [(Searcher.open(index_dir, embedder, retrieval=retrieval), load_queries(path),
+                  f"{path.parent.name}/{path.name}")
+                 for index_dir, path in with_notes]
+        click.echo(run_cli(beir_dir, embedder, settings.cache_dir, split=split,
                            chunking="split" if doc_chunks == "split" else "whole",
-                           retrieval=retrieval_config(settings), fit=fit_calibration))
+                           retrieval=retrieval, fit=fit_calibration, notes=notes))
         return
+    if with_notes:
+        raise click.UsageError("--with-notes goes with --fit-calibration --beir DIR.")
     if queries is None:
         raise click.UsageError("Give a QUERIES file or --beir DIR.")
     query_set = load_queries(queries)
