@@ -38,9 +38,16 @@ class FileStatus:
     renamed_from: str = ""
     collection: str = DEFAULT_COLLECTION
     reader: str = ""  # markdown, text, pdf, html, docx, notebook, org, rst ("" in older builds)
+    stat: list[int] = field(default_factory=list)  # (size, mtime_ns, ctime_ns, inode) when read; [] unknown
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v or k in ("source", "status", "chunks")}
+
+    def shown(self) -> dict[str, Any]:
+        """`to_dict` without the stat (an internal record, not shown by status)."""
+        data = self.to_dict()
+        data.pop("stat", None)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +59,15 @@ class BuildFiles:
     reused: int = 0  # chunks whose vectors came from the previous build
     removed: list[str] = field(default_factory=list)
     removed_from: list[str] = field(default_factory=list)  # the collection of each `removed` (default if short)
+    # per collection, what its files were read with (`indexing.unchanged.sync_options`) and when
+    # reading started (ns since the epoch): how a later sync knows a file unchanged from its stat
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    read_at_ns: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         data = {"embedded": self.embedded, "reused": self.reused, "removed": self.removed,
-                "removed_from": self.removed_from, "files": [f.to_dict() for f in self.files]}
+                "removed_from": self.removed_from, "options": self.options, "read_at_ns": self.read_at_ns,
+                "files": [f.to_dict() for f in self.files]}
         return json.dumps(data, ensure_ascii=False, indent=1).encode()
 
     @classmethod
@@ -65,7 +77,8 @@ class BuildFiles:
         data = json.loads(raw)
         files = [FileStatus(**f) for f in data["files"]]
         return cls(files, int(data["embedded"]), int(data["reused"]), list(data["removed"]),
-                   [str(c) for c in data.get("removed_from", [])])
+                   [str(c) for c in data.get("removed_from", [])], dict(data.get("options", {})),
+                   {str(k): int(v) for k, v in data.get("read_at_ns", {}).items()})
 
     def removed_by_collection(self) -> list[tuple[str, str]]:
         """(collection, source) of each file of the previous build that is gone."""
@@ -95,7 +108,7 @@ class IndexStatus:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["files"] = [f.to_dict() for f in self.files]
+        data["files"] = [f.shown() for f in self.files]
         return data
 
 

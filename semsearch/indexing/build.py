@@ -24,7 +24,7 @@ from ..index.collections import check_collection_name, read_registry, write_regi
 from ..index.format import CURRENT, Manifest, build_dirs, remove_partial_builds
 from ..index.loader import Index, load_current, load_index
 from ..index.sentences import sentence_units
-from ..index.status import FileStatus
+from ..index.status import BuildFiles, FileStatus
 from ..index.writer import write_build
 from ..reading.chunking import TooManyPassagesError, chunk_note
 from ..reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note, shown_source
@@ -41,6 +41,7 @@ from .file_record import (
     keep_unreadable_folders,
 )
 from .reuse import EmbeddingCache, embed_in_batches, sentence_cache, text_key
+from .unchanged import Reuse, file_stat, reuse_unchanged, sync_options, up_to_date
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     sentences: int = 0  # sentences stored for sentence-level matching (`sentences.py`)
     sentences_embedded: int = 0  # of them, embedded by this build (the others were reused)
+    up_to_date: bool = False  # nothing changed: no build was written (`manifest` is the published one)
 
 
 @contextmanager
@@ -94,14 +96,19 @@ _FileResult = FileResult  # the name `indexing/ray.py` imports
 
 
 def read_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], max_file_bytes: int,
-               overlap_tokens: int, read_limits: ReadLimits | None = None) -> list[_FileResult]:
-    """Read and chunk every note; a file that cannot be read or chunked is recorded, not raised."""
+               overlap_tokens: int, read_limits: ReadLimits | None = None,
+               reuse: Reuse | None = None) -> list[_FileResult]:
+    """Read and chunk every note; a file that cannot be read or chunked is recorded, not raised.
+    `reuse`: the previous build's result of a file whose stat says it is unchanged (not read)."""
     real_root = notes_dir.resolve()
     unreadable: list[SkippedFile] = []
     skipped: list[SkippedFile] = []  # tool folders, the index, hidden files: said in status, never kept
-    results = [read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes, overlap_tokens=overlap_tokens,
-                         real_root=real_root, read_limits=read_limits)
-               for path in iter_note_paths(notes_dir, include, unreadable=unreadable, skipped=skipped)]
+    results: list[_FileResult] = []
+    for path in iter_note_paths(notes_dir, include, unreadable=unreadable, skipped=skipped):
+        kept = reuse(shown_source(path, notes_dir), file_stat(path)) if reuse is not None else None
+        results.append(kept or read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes,
+                                         overlap_tokens=overlap_tokens, real_root=real_root,
+                                         read_limits=read_limits))
     return (results + [_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable]
             + [_FileResult(item.source, reason=item.reason) for item in skipped])
 
@@ -110,7 +117,7 @@ def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes
               real_root: Path | None = None, read_limits: ReadLimits | None = None) -> _FileResult:
     """Read and chunk one note (also a Ray task, `indexing/ray.py`); a failure is recorded, not raised."""
     budget = embedder.max_tokens - 2  # the model adds [CLS] and [SEP]
-    result = _FileResult(shown_source(path, notes_dir), reader=reader_name(path.suffix))
+    result = _FileResult(shown_source(path, notes_dir), reader=reader_name(path.suffix), stat=file_stat(path))
     try:
         item = read_note(path, notes_dir, max_file_bytes=max_file_bytes, real_root=real_root, limits=read_limits)
         if isinstance(item, SkippedFile):
@@ -176,17 +183,26 @@ def build_index(
     check_collection_name(collection)
     if not notes_dir.is_dir():
         raise IndexBuildError(f"The notes folder {notes_dir} does not exist.")
+    options = sync_options(model=embedder.model_name, max_tokens=embedder.max_tokens - 2,
+                           overlap_tokens=overlap_tokens, include=list(include), max_file_bytes=max_file_bytes,
+                           read_limits=read_limits, sentences=store_sentences)
     with index_lock(index_dir, wait=wait, on_wait=on_wait):
         remove_partial_builds(index_dir)
+        if reader is read_files:
+            current = up_to_date(index_dir, notes_dir, collection, options, include=include)
+            if current is not None:
+                return _up_to_date_report(*current, started)
+        read_at = time.time_ns()
+        previous = previous_build(index_dir, sentences=store_sentences)
+        stat_reuse = {"reuse": reuse_unchanged(previous, collection, options)} if reader is read_files else {}
         results = in_collection(reader(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
-                                       read_limits=read_limits,
-                                       overlap_tokens=overlap_tokens), collection)
+                                       read_limits=read_limits, overlap_tokens=overlap_tokens, **stat_reuse),
+                                collection)
         if not any(r.chunks for r in results):
             raise IndexBuildError(
                 f"No notes to index in {notes_dir} (looked for {', '.join(include)}); "
                 "the previous index is unchanged."
             )
-        previous = previous_build(index_dir, sentences=store_sentences)
         results = keep_unreadable_folders(results, previous, collection)
         carried = carried_chunks(previous, collection)
         chunks = [*carried, *(c for r in results for c in r.chunks)]
@@ -204,6 +220,9 @@ def build_index(
         record = file_record(results, previous, new, embedded=embedded,
                              reused=len(chunks) - sum(new.values()) - carried_new,
                              collection=collection, carried=carried_files(previous, collection))
+        before = previous.files if previous is not None else None
+        record = replace(record, options={**(before.options if before else {}), collection: options},
+                         read_at_ns={**(before.read_at_ns if before else {}), collection: read_at})
         folders = {**(previous.manifest.collections if previous is not None else {}),
                    **({DEFAULT_COLLECTION: previous.manifest.notes_dir}
                       if previous is not None and not previous.manifest.collections and previous.chunks else {}),
@@ -229,6 +248,15 @@ def build_index(
     return BuildReport(manifest, manifest.file_count, skipped, len(chunks), seconds,
                        embedded=record.embedded, reused=record.reused, files=record.files,
                        removed=record.removed, sentences=len(sentences), sentences_embedded=sentences_embedded)
+
+
+def _up_to_date_report(manifest: Manifest, record: BuildFiles, started: float) -> BuildReport:
+    """The report of a sync that found nothing changed: the published build, nothing read."""
+    files = [replace(f, status="unchanged", embedded=0, renamed_from="") if f.status == "indexed" else
+             replace(f, embedded=0, renamed_from="") for f in record.files]
+    skipped = [SkippedFile(f.source, f.reason or f.error) for f in files if f.status in ("skipped", "failed")]
+    return BuildReport(manifest, manifest.file_count, skipped, manifest.chunk_count, time.perf_counter() - started,
+                       reused=manifest.chunk_count, files=files, up_to_date=True)
 
 
 def _offset(progress: Progress | None, start: int, total: int) -> Progress | None:

@@ -27,6 +27,7 @@ class FileResult:
     folder: bool = False  # `source` is a folder (`dir/`) that could not be listed
     collection: str = DEFAULT_COLLECTION
     reader: str = ""  # the format's reader (`formats.reader_name`), shown by `semsearch status`
+    stat: tuple[int, int, int, int] | None = None  # (size, mtime_ns, ctime_ns, inode) before it was read
 
 
 def in_collection(results: list[FileResult], collection: str) -> list[FileResult]:
@@ -98,7 +99,7 @@ def file_record(results: list[FileResult], previous: Index | None, new: dict[str
             continue
         if r.reason:
             files.append(FileStatus(r.source, "skipped", chunks=len(r.chunks), sha256=r.sha256, reason=r.reason,
-                                    collection=collection, reader=r.reader))
+                                    collection=collection, reader=r.reader, stat=list(r.stat or ())))
             continue
         old = before.get(r.source)
         state: FileState = "unchanged"
@@ -110,7 +111,7 @@ def file_record(results: list[FileResult], previous: Index | None, new: dict[str
                 state = "indexed"
         files.append(FileStatus(r.source, state, chunks=len(r.chunks), embedded=new[r.source],
                                 sha256=r.sha256, renamed_from=renamed_from, collection=collection,
-                                reader=r.reader))
+                                reader=r.reader, stat=list(r.stat or ())))
     renamed = {f.renamed_from for f in files}
     removed = sorted(s for s, f in before.items() if s not in present and s not in renamed
                      and f.status in ("indexed", "unchanged"))

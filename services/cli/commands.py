@@ -68,7 +68,11 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
     finally:
         for bar in bars:
             bar.close()
-    if not quiet:
+    if not quiet and report.up_to_date:
+        click.echo(f"{'' if collection == DEFAULT_COLLECTION else f'Collection {collection}: '}Up to date: "
+                   f"no file changed since build {report.manifest.build_id} ({report.chunks} chunks); "
+                   "nothing was read or written.", err=True)
+    elif not quiet:
         named = "" if collection == DEFAULT_COLLECTION else f"Collection {collection}: "
         files_read = report.files_read if collection == DEFAULT_COLLECTION else sum(
             f.collection == collection and f.status in ("indexed", "unchanged") for f in report.files)
