@@ -27,6 +27,7 @@ SENTENCES_FILE = "sentences.npy"
 SENTENCE_OWNER_FILE = "sentence_owner.npy"
 MIN_WORDS = 3
 FULL_SCAN_RATIO = 3  # score every sentence when the candidates own over a third of them
+SCAN_BLOCK = 16_384  # rows converted to float32 at a time by a full scan
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -61,10 +62,11 @@ def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes]:
 
 @dataclass(frozen=True, slots=True)
 class SentenceIndex:
-    """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. Held as float32
-    (twice the file's size): numpy converts float16 rows one by one, ~5x slower per query."""
+    """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. `vectors` are the
+    file's float16 rows, memory-mapped: a query converts only the rows it reads to float32 (numpy
+    computes on float16 rows one by one, ~5x slower), so no process holds a float32 copy."""
 
-    vectors: np.ndarray  # (sentences, dim) float32
+    vectors: np.ndarray  # (sentences, dim) float16 (a memory map) or float32
     starts: np.ndarray  # (chunks + 1,) int64
     _nonempty: np.ndarray = field(init=False, repr=False)  # per chunk: owns a sentence
     _nonempty_rows: np.ndarray = field(init=False, repr=False)  # the chunk rows that do
@@ -79,8 +81,15 @@ class SentenceIndex:
         if len(vectors) != len(owner) or (len(owner) and (owner.min() < 0 or owner.max() >= chunks
                                                           or np.any(np.diff(owner) < 0))):
             raise ValueError("the sentence files do not match the build's chunks")
-        return cls(np.asarray(vectors, dtype=np.float32),
-                   np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64))
+        return cls(vectors, np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64))
+
+    def _cosines(self, query: np.ndarray) -> np.ndarray:
+        """(every sentence . query), a block of rows at a time in float32."""
+        out = np.empty(len(self.vectors), dtype=np.float32)
+        for start in range(0, len(self.vectors), SCAN_BLOCK):
+            block = np.asarray(self.vectors[start:start + SCAN_BLOCK], dtype=np.float32)
+            out[start:start + len(block)] = np.einsum("ij,j->i", block, query)
+        return out
 
     def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """max over each candidate's sentences of (sentence . query); `fallback` (the chunk's own
@@ -97,22 +106,21 @@ class SentenceIndex:
         if needed * FULL_SCAN_RATIO >= len(self.vectors):
             # the candidates own much of the corpus: one pass over every sentence is cheaper than
             # gathering their rows (einsum, not BLAS: one thread, no waking a BLAS thread pool)
-            every = np.einsum("ij,j->i", self.vectors, query)
+            every = self._cosines(query)
             out[has] = np.maximum.reduceat(every, self.starts[:-1][self._nonempty])[
                 np.searchsorted(self._nonempty_rows, ids[has])]
             return out
         offsets = np.cumsum(counts) - counts  # where each candidate's sentences start in `rows`
         rows = np.arange(needed) + np.repeat(lo - offsets, counts)
-        cosines = np.einsum("ij,j->i", self.vectors[rows], query)
+        cosines = np.einsum("ij,j->i", np.asarray(self.vectors[rows], dtype=np.float32), query)
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
 
 
-def read_sentences(vectors_raw: bytes, owner_raw: bytes, *, chunks: int, dim: int) -> SentenceIndex:
-    """The sentence index stored in a build's `sentences.npy` and `sentence_owner.npy` (ValueError
-    when they are not one, or do not fit the build)."""
-    vectors = np.load(io.BytesIO(vectors_raw), allow_pickle=False)
-    owner = np.load(io.BytesIO(owner_raw), allow_pickle=False)
-    if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or owner.ndim != 1:
+def read_sentences(vectors: np.ndarray, owner: np.ndarray, *, chunks: int, dim: int) -> SentenceIndex:
+    """The sentence index over a build's (mapped) `sentences.npy` and its `sentence_owner.npy`
+    (ValueError when they are not one, or do not fit the build)."""
+    if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or owner.ndim != 1 or \
+            vectors.dtype not in (np.float16, np.float32):
         raise ValueError(f"sentence vectors of shape {vectors.shape}")
     return SentenceIndex.from_arrays(vectors, owner, chunks)
