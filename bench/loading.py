@@ -97,10 +97,12 @@ def open_pair(tree: Path, index_dir: Path, searches: int) -> dict[str, float]:
     """Two processes holding the build open: the first's open time, peak RSS and p50, and the
     second's RSS and PSS while both are alive."""
     args = [sys.executable, "-c", OPEN_SCRIPT, str(index_dir), QUESTION, str(searches), "hold"]
-    procs = [subprocess.Popen(args, env=env(tree, index_dir), cwd=tree, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    first = json.loads(procs[0].stdout.readline())  # type: ignore[union-attr]
-    procs[1].stdout.readline()  # type: ignore[union-attr]
+    procs, found = [], []
+    for _ in range(2):  # one after the other: the second's searches do not overlap the first's
+        procs.append(subprocess.Popen(args, env=env(tree, index_dir), cwd=tree, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True))
+        found.append(json.loads(procs[-1].stdout.readline()))  # type: ignore[union-attr]
+    first = found[0]
     rss1, pss1 = memory(procs[0].pid)
     rss2, pss2 = memory(procs[1].pid)
     for proc in procs:

@@ -2,10 +2,10 @@
 
 At build time each chunk's `embed_text` is split into sentences (by line, then after `.!?` before a
 capital letter; pieces of 3+ words) which are embedded with the build's model and stored as
-`sentences.npy` (float16, one row per sentence, grouped by chunk) and `sentence_owner.npy` (int32,
-the chunk row of each sentence). At query time `SentenceIndex.best` gives each candidate the
-largest cosine between the query and one of its sentences (`fusion.candidates` blends it in); a
-candidate without sentences keeps its chunk cosine.
+`sentences.npy` (float16 values stored as float32, one row per sentence, grouped by chunk) and
+`sentence_owner.npy` (int32, the chunk row of each sentence). At query time `SentenceIndex.best`
+gives each candidate the largest cosine between the query and one of its sentences
+(`fusion.candidates` blends it in); a candidate without sentences keeps its chunk cosine.
 Vectors are reused across builds by sentence text hash, like chunk vectors (`indexing.reuse`).
 """
 
@@ -27,7 +27,6 @@ SENTENCES_FILE = "sentences.npy"
 SENTENCE_OWNER_FILE = "sentence_owner.npy"
 MIN_WORDS = 3
 FULL_SCAN_RATIO = 3  # score every sentence when the candidates own over a third of them
-SCAN_BLOCK = 16_384  # rows converted to float32 at a time by a full scan
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -55,18 +54,21 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes]:
-    """The extra build files holding the sentence vectors (float16) and their owners (int32)."""
-    return {SENTENCES_FILE: _npy(np.asarray(vectors, dtype=np.float16)),
+    """The extra build files holding the sentence vectors and their owners (int32). The vectors are
+    rounded to float16 (what ranking was measured with) and stored as float32, so that a mapped
+    file is searched as is: converting float16 rows per query cost more than the search saved."""
+    rounded = np.asarray(vectors, dtype=np.float16).astype(np.float32)
+    return {SENTENCES_FILE: _npy(rounded),
             SENTENCE_OWNER_FILE: _npy(np.asarray(owner, dtype=np.int32))}
 
 
 @dataclass(frozen=True, slots=True)
 class SentenceIndex:
     """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. `vectors` are the
-    file's float16 rows, memory-mapped: a query converts only the rows it reads to float32 (numpy
-    computes on float16 rows one by one, ~5x slower), so no process holds a float32 copy."""
+    file's float32 rows, memory-mapped (shared by every process that maps the build, none holding a
+    copy of its own)."""
 
-    vectors: np.ndarray  # (sentences, dim) float16 (a memory map) or float32
+    vectors: np.ndarray  # (sentences, dim) float32, a memory map
     starts: np.ndarray  # (chunks + 1,) int64
     _nonempty: np.ndarray = field(init=False, repr=False)  # per chunk: owns a sentence
     _nonempty_rows: np.ndarray = field(init=False, repr=False)  # the chunk rows that do
@@ -81,15 +83,8 @@ class SentenceIndex:
         if len(vectors) != len(owner) or (len(owner) and (owner.min() < 0 or owner.max() >= chunks
                                                           or np.any(np.diff(owner) < 0))):
             raise ValueError("the sentence files do not match the build's chunks")
-        return cls(vectors, np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64))
-
-    def _cosines(self, query: np.ndarray) -> np.ndarray:
-        """(every sentence . query), a block of rows at a time in float32."""
-        out = np.empty(len(self.vectors), dtype=np.float32)
-        for start in range(0, len(self.vectors), SCAN_BLOCK):
-            block = np.asarray(self.vectors[start:start + SCAN_BLOCK], dtype=np.float32)
-            out[start:start + len(block)] = np.einsum("ij,j->i", block, query)
-        return out
+        starts = np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64)
+        return cls(np.asarray(vectors, dtype=np.float32), starts)
 
     def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """max over each candidate's sentences of (sentence . query); `fallback` (the chunk's own
@@ -106,13 +101,13 @@ class SentenceIndex:
         if needed * FULL_SCAN_RATIO >= len(self.vectors):
             # the candidates own much of the corpus: one pass over every sentence is cheaper than
             # gathering their rows (einsum, not BLAS: one thread, no waking a BLAS thread pool)
-            every = self._cosines(query)
+            every = np.einsum("ij,j->i", self.vectors, query)
             out[has] = np.maximum.reduceat(every, self.starts[:-1][self._nonempty])[
                 np.searchsorted(self._nonempty_rows, ids[has])]
             return out
         offsets = np.cumsum(counts) - counts  # where each candidate's sentences start in `rows`
         rows = np.arange(needed) + np.repeat(lo - offsets, counts)
-        cosines = np.einsum("ij,j->i", np.asarray(self.vectors[rows], dtype=np.float32), query)
+        cosines = np.einsum("ij,j->i", self.vectors[rows], query)
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
 
@@ -121,6 +116,6 @@ def read_sentences(vectors: np.ndarray, owner: np.ndarray, *, chunks: int, dim: 
     """The sentence index over a build's (mapped) `sentences.npy` and its `sentence_owner.npy`
     (ValueError when they are not one, or do not fit the build)."""
     if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or owner.ndim != 1 or \
-            vectors.dtype not in (np.float16, np.float32):
+            vectors.dtype != np.float32:
         raise ValueError(f"sentence vectors of shape {vectors.shape}")
     return SentenceIndex.from_arrays(vectors, owner, chunks)
