@@ -58,12 +58,23 @@ class Index:
     lexical: LexicalIndex
     sentences: SentenceIndex | None
     glossary: Glossary
-    files: BuildFiles
     columns: ChunkColumns
 
     @property
     def build_id(self) -> str:
         return self.manifest.build_id
+
+    @cached_property
+    def files(self) -> BuildFiles:
+        """What became of each notes file (`files.json`), parsed on first use (status, a sync):
+        it grows with the folder, and a search never reads it. Its checksum was checked on open."""
+        try:
+            return BuildFiles.from_json(read_checked(self.path, FILES_FILE, self.manifest))
+        except IndexCorruptError:
+            raise
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise IndexCorruptError(
+                f"The index file {self.path / FILES_FILE} is unreadable ({exc}). {REBUILD}") from None
 
     @cached_property
     def rows_by_source(self) -> dict[str, IdArray]:
@@ -171,7 +182,7 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         name = GLOSSARY_FILE
         glossary = read_glossary(read(GLOSSARY_FILE))
         name = FILES_FILE
-        files = BuildFiles.from_json(read(FILES_FILE))
+        check_on_open(build_dir, FILES_FILE, manifest)  # parsed on first use (`Index.files`)
         name = SENTENCES_FILE
         sentence_index = None
         if sentences and SENTENCES_FILE in present:
@@ -185,7 +196,7 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         raise IndexCorruptError(f"{build_dir} has {store.count()} vectors for {len(chunks)} chunks. {REBUILD}")
     logger.info("opened build %s (%d chunks) in %.3fs", manifest.build_id, len(chunks),
                 time.perf_counter() - started)
-    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, files, columns)
+    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, columns)
 
 
 def check_model(index: Index, model_name: str, dim: int) -> None:
