@@ -17,13 +17,21 @@ Build = Callable[[Path], Index]
 Search = Callable[[Path, str], list[Hit]]
 
 
+class SmallPassages(HashingEmbedder):
+    """The hashing embedder with a small token budget: a test document of a few pages or cells is
+    several passages (a document that fits in one passage is one, `chunking.join_sections`), so the
+    tests see each page's, cell's and section's own citation."""
+
+    max_tokens = 24
+
+
 @pytest.fixture
 def build(tmp_path: Path) -> Build:
     """Build an index of a folder with the hashing embedder and return the published build."""
 
     def run(folder: Path) -> Index:
         index_dir = tmp_path / "index"
-        build_index(folder, index_dir, HashingEmbedder(), store_sentences=False)
+        build_index(folder, index_dir, SmallPassages(), store_sentences=False, overlap_tokens=4)
         return load_current(index_dir, sentences=False)
 
     return run
@@ -35,7 +43,7 @@ def search(tmp_path: Path, build: Build) -> Search:
 
     def run(folder: Path, query: str) -> list[Hit]:
         build(folder)
-        return Searcher.open(tmp_path / "index", HashingEmbedder()).search(query, top_k=5).hits
+        return Searcher.open(tmp_path / "index", SmallPassages()).search(query, top_k=5).hits
 
     return run
 
