@@ -17,7 +17,7 @@ from .test_search_page import RESULT, search
 
 def test_a_pdf_passage_shows_its_page_and_links_to_it(page: Any, tmp_path: Path) -> None:
     notes = write_notes(tmp_path / "notes", {"garden.md": "# Garden\n\nWater tomatoes early in the morning.\n"})
-    write_pdf(notes / "paper.pdf", [["Salamanders live near streams."] * 30,
+    write_pdf(notes / "paper.pdf", [["Salamanders live near cold mountain streams and in shaded forest ponds."] * 30,
                                     ["The axolotl regrows entire limbs.", "Blastema cells do it."]],
               headings=["Background", "Regeneration"])
     publish(notes, tmp_path / "index")
