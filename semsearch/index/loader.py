@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -59,6 +59,7 @@ class Index:
     sentences: SentenceIndex | None
     glossary: Glossary
     columns: ChunkColumns
+    files_json: bytes = field(default=b"", repr=False)  # files.json as verified on open, parsed on use
 
     @property
     def build_id(self) -> str:
@@ -66,10 +67,10 @@ class Index:
 
     @cached_property
     def files(self) -> BuildFiles:
-        """What became of each notes file (`files.json`), parsed on first use (status, a sync):
-        it grows with the folder, and a search never reads it. Its checksum was checked on open."""
+        """What became of each notes file (`files.json`, read and verified on open), parsed on first
+        use (status, a sync): it grows with the folder, and a search never needs it."""
         try:
-            return BuildFiles.from_json(read_checked(self.path, FILES_FILE, self.manifest))
+            return BuildFiles.from_json(self.files_json)
         except IndexCorruptError:
             raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -182,7 +183,7 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         name = GLOSSARY_FILE
         glossary = read_glossary(read(GLOSSARY_FILE))
         name = FILES_FILE
-        check_on_open(build_dir, FILES_FILE, manifest)  # parsed on first use (`Index.files`)
+        files_json = read(FILES_FILE)  # parsed on first use (`Index.files`)
         name = SENTENCES_FILE
         sentence_index = None
         if sentences and SENTENCES_FILE in present:
@@ -196,7 +197,7 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         raise IndexCorruptError(f"{build_dir} has {store.count()} vectors for {len(chunks)} chunks. {REBUILD}")
     logger.info("opened build %s (%d chunks) in %.3fs", manifest.build_id, len(chunks),
                 time.perf_counter() - started)
-    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, columns)
+    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, columns, files_json)
 
 
 def check_model(index: Index, model_name: str, dim: int) -> None:
