@@ -163,7 +163,8 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         return read_checked(build_dir, name, manifest)
 
     def mapped(name: str) -> np.ndarray:
-        array: np.ndarray = np.load(check_on_open(build_dir, name, manifest), mmap_mode="r", allow_pickle=False)
+        mapped_file = np.load(check_on_open(build_dir, name, manifest), mmap_mode="r", allow_pickle=False)
+        array: np.ndarray = np.asarray(mapped_file)  # a plain view of the map: no np.memmap overhead per slice
         return array
 
     name = ""
