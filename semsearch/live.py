@@ -7,6 +7,11 @@ retried until `CURRENT` changes (or a forced refresh); while nothing is being se
 earlier build that verifies and fits the model is served instead. Why the published build is not
 served is logged once when another build serves meanwhile; when nothing does, `searcher()` raises
 it to every caller instead (so a one-shot edge such as `ask` shows it once, not twice).
+
+Opening a build checks its small files whole and its large ones by size and edges
+(`index.verify`); with `background_verify` (servers), a build whose large files were not hashed on
+open is hashed whole by a background thread once it serves, and dropped if that fails: the newest
+earlier good build serves instead, and the failed build is not retried until a forced refresh.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .embedders import Embedder
 from .errors import IndexCorruptError, IndexNotFoundError, SemsearchError
 from .index.format import build_dirs, published_name
 from .index.loader import check_model, load_index
+from .index.verify import fully_checked_on_open, verify_build
 from .ranking.fusion import RetrievalConfig
 from .search import QueryLimits, Searcher
 
@@ -32,7 +38,7 @@ class LiveIndex:
 
     def __init__(self, index_dir: Path, embedder: Embedder, *, retrieval: RetrievalConfig | None = None,
                  limits: QueryLimits | None = None, reload_interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, background_verify: bool = True) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self.retrieval = retrieval or RetrievalConfig()
@@ -45,6 +51,9 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._refused = ""  # the published name last refused, not retried until CURRENT changes
         self._error: SemsearchError | None = None  # why nothing (or not the published build) is served
+        self.background_verify = background_verify
+        self._failed: set[str] = set()  # builds whose full verification failed: never served again
+        self._verifiers: list[threading.Thread] = []
 
     @property
     def current(self) -> Searcher | None:
@@ -90,6 +99,8 @@ class LiveIndex:
             return False
         if name and name == self._refused and not force:
             return False
+        if name in self._failed and not force:
+            return False
         try:
             searcher = Searcher.open(self.index_dir, self.embedder, retrieval=self.retrieval, limits=self.limits)
         except SemsearchError as exc:
@@ -114,7 +125,7 @@ class LiveIndex:
         builds = build_dirs(self.index_dir)
         is_build = published in {path.name for path in builds}
         for path in builds:
-            if path.name == published or (is_build and path.name > published):
+            if path.name == published or (is_build and path.name > published) or path.name in self._failed:
                 continue
             try:
                 index = load_index(path, sentences=self.retrieval.uses_sentences)
@@ -131,7 +142,36 @@ class LiveIndex:
         if self._searcher is not None:
             self.reloads += 1
         self._searcher = searcher
+        self._failed.discard(searcher.index.build_id)
         logger.info("serving build %s (%d chunks)", searcher.index.build_id, searcher.index.manifest.chunk_count)
+        if self.background_verify and not fully_checked_on_open(searcher.index.manifest):
+            thread = threading.Thread(target=self._verify, args=(searcher,), daemon=True,
+                                      name=f"verify-{searcher.index.build_id}")
+            self._verifiers = [t for t in self._verifiers if t.is_alive()] + [thread]
+            thread.start()
+
+    def _verify(self, searcher: Searcher) -> None:
+        """Hash every file of the build `searcher` serves; on a mismatch stop serving it (the
+        newest earlier good build serves instead, if any)."""
+        index = searcher.index
+        try:
+            verify_build(index.path, index.manifest)
+        except IndexCorruptError as exc:
+            with self._lock:
+                self._failed.add(index.build_id)
+                if self._searcher is not searcher:
+                    return
+                logger.error("build %s failed its full verification; no longer serving it: %s", index.build_id, exc)
+                self._searcher, self._error = None, exc
+                published = published_name(self.index_dir)
+                if published == index.build_id:
+                    self._refused = published
+                self._fall_back(published, exc)
+
+    def wait_verified(self, timeout: float | None = None) -> None:
+        """Wait for the background verifications started so far (tests, shutdown)."""
+        for thread in list(self._verifiers):
+            thread.join(timeout)
 
     def close(self) -> None:
         """Stop serving (the process is shutting down)."""

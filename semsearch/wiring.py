@@ -102,10 +102,11 @@ def remove_collection(settings: Settings, name: str, *, embedder: Embedder | Non
 
 def open_live_index(settings: Settings, *, embedder: Embedder | None = None, build_if_missing: bool = False,
                     on_first_build: Callable[[Settings], BuildReport] | None = None,
-                    reload_interval: float = 1.0) -> LiveIndex:
+                    reload_interval: float = 1.0, background_verify: bool = True) -> LiveIndex:
     """The live index of the settings' index directory. With `build_if_missing`, an index directory
     that has never been published gets a build of the settings' notes first (`on_first_build`,
-    default `build_notes`, is how the edge shows it)."""
+    default `build_notes`, is how the edge shows it). `background_verify=False` for a one-shot edge
+    (`ask`): a long-lived one hashes the large build files whole in the background (`LiveIndex`)."""
     embedder = embedder or embedder_for(settings)
     if build_if_missing and not (settings.index_dir / CURRENT).exists():
         logger.info("no index at %s yet: building one from %s (first run only)",
@@ -115,6 +116,7 @@ def open_live_index(settings: Settings, *, embedder: Embedder | None = None, bui
         else:
             build_notes(settings, embedder=embedder, wait=True)
     live = LiveIndex(settings.index_dir, embedder, retrieval=retrieval_config(settings),
-                     limits=query_limits(settings), reload_interval=reload_interval)
+                     limits=query_limits(settings), reload_interval=reload_interval,
+                     background_verify=background_verify)
     live.refresh(force=True)
     return live

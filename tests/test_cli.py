@@ -182,11 +182,11 @@ def test_an_index_of_an_older_format_is_one_sentence(tiny_notes: Path, tmp_path:
     CliRunner().invoke(main, ["index", str(tiny_notes)])
     build = next((tmp_path / "index" / "builds").iterdir())
     manifest = build / "manifest.json"
-    manifest.write_text(manifest.read_text().replace('"format_version": 2', '"format_version": 1'))
+    manifest.write_text(manifest.read_text().replace('"format_version": 3', '"format_version": 1'))
     result = CliRunner().invoke(ask, ["rotate api keys"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: {build} is an index of format 1 and this semsearch reads format 2. "
+        f"Error: {build} is an index of format 1 and this semsearch reads format 3. "
         "Run `semsearch index NOTES_DIR` to rebuild."]
     rebuilt = CliRunner().invoke(main, ["index", str(tiny_notes)])  # a sync over it rebuilds everything
     assert rebuilt.exit_code == 0 and "3 embedded" in rebuilt.output

@@ -43,7 +43,7 @@ def test_round_trip(tmp_path: Path) -> None:
     assert build.vectors.count() == 5
     assert (tmp_path / "CURRENT").read_text().strip() == manifest.build_id
     assert set(manifest.files) == set(REQUIRED_FILES)
-    assert manifest.format_version == store.FORMAT_VERSION == 2
+    assert manifest.format_version == store.FORMAT_VERSION == 3
 
 
 def test_missing_index_names_the_path_and_the_fix(tmp_path: Path) -> None:
@@ -75,8 +75,8 @@ def test_unreadable_manifest(tmp_path: Path) -> None:
         load_current(tmp_path)
 
 
-@pytest.mark.parametrize("text", ["null", "[]", '{"files": []}', '{"format_version": 2, "files": []}',
-                                  '{"format_version": 2, "dim": "8"}'])
+@pytest.mark.parametrize("text", ["null", "[]", '{"files": []}', '{"format_version": 3, "files": []}',
+                                  '{"format_version": 3, "dim": "8"}'])
 def test_a_manifest_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path, text: str) -> None:
     manifest = _write(tmp_path)
     (tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE).write_text(text)
@@ -87,8 +87,8 @@ def test_a_manifest_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path, te
 def test_a_build_of_an_older_format_is_refused_in_one_sentence(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
     path = tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE
-    path.write_text(path.read_text().replace('"format_version": 2', '"format_version": 1'))
-    with pytest.raises(IndexMismatchError, match=r"format 1 and this semsearch reads format 2\. Run `semsearch index"):
+    path.write_text(path.read_text().replace('"format_version": 3', '"format_version": 1'))
+    with pytest.raises(IndexMismatchError, match=r"format 1 and this semsearch reads format 3\. Run `semsearch index"):
         load_current(tmp_path)
 
 

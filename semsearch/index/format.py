@@ -26,7 +26,7 @@ from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # one version for the whole build; 1 was the format of every build before it
+FORMAT_VERSION = 3  # one version for the whole build; 1 was every build before it, 2 the one before mapped files
 CURRENT = "CURRENT"
 BUILDS = "builds"
 MANIFEST_FILE = "manifest.json"
@@ -51,6 +51,8 @@ class Manifest:
     semsearch_version: str = ""
     format_version: int = FORMAT_VERSION
     collections: dict[str, str] = field(default_factory=dict)  # collection -> its folder (absolute)
+    sizes: dict[str, int] = field(default_factory=dict)  # file name -> bytes
+    edges: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its first and last block
 
     def folder_of(self, collection: str) -> str:
         """The folder `collection`'s sources are relative to ("" when the build does not record it);
@@ -80,14 +82,17 @@ class Manifest:
                 f"{FORMAT_VERSION}. {REBUILD}")
         types = {"build_id": str, "created_at": str, "model_name": str, "dim": int, "chunk_count": int,
                  "file_count": int, "chunking": dict, "files": dict, "vector_store": str,
-                 "notes_dir": str, "semsearch_version": str, "format_version": int, "collections": dict}
+                 "notes_dir": str, "semsearch_version": str, "format_version": int, "collections": dict,
+                 "sizes": dict, "edges": dict}
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name, kind in types.items():
             if name in values and (not isinstance(values[name], kind) or isinstance(values[name], bool)):
                 raise IndexCorruptError(f"{where} is corrupt (a malformed `{name}`). {REBUILD}")
-        if not all(isinstance(v, str) for field_name in ("files", "collections")
-                   for v in values.get(field_name, {}).values()):
+        texts = [v for name in ("files", "collections", "edges") for v in values.get(name, {}).values()]
+        sizes = list(values.get("sizes", {}).values())
+        if not all(isinstance(v, str) for v in texts) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in sizes):
             raise IndexCorruptError(f"{where} is corrupt (a malformed `files`). {REBUILD}")
         try:
             return cls(**values)
@@ -135,23 +140,6 @@ def read_manifest(build_dir: Path) -> Manifest:
     except OSError as exc:
         raise IndexCorruptError(f"{path} is unreadable ({exc.strerror or exc}). {REBUILD}") from None
     return Manifest.from_json(raw, where=path)
-
-
-def read_verified(build_dir: Path, name: str, manifest: Manifest) -> bytes:
-    """The bytes of one build file, checked against the manifest's sha256."""
-    path = build_dir / name
-    expected = manifest.files.get(name)
-    if expected is None:
-        raise IndexCorruptError(f"{build_dir / MANIFEST_FILE} does not list {name}. {REBUILD}")
-    if path.exists() and not plain_file(path):
-        raise IndexCorruptError(f"The index file {path} is not a plain file. {REBUILD}")
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise IndexCorruptError(f"The index file {path} is missing or unreadable. {REBUILD}") from None
-    if sha256(data) != expected:
-        raise IndexCorruptError(f"The index file {path} is corrupt (checksum mismatch). {REBUILD}")
-    return data
 
 
 def published_name(index_dir: Path) -> str:

@@ -1,8 +1,9 @@
 """BM25 over the chunks' `embed_text` (bm25s, Snowball stemming, English stop words).
 
 bm25s scores the corpus when a build is written: its eager BM25 matrix (one sparse column of
-precomputed scores per term) is stored in the build (`lexical.json` + `lexical.npz`). A query then
-needs only numpy and PyStemmer: tokenize it the way bm25s does and add up its terms' columns. That
+precomputed scores per term) is stored in the build (`lexical.json`: vocabulary and parameters;
+the CSC arrays as three plain `.npy` files, memory-mapped on load). A query then needs only numpy
+and PyStemmer: tokenize it the way bm25s does and add up its terms' columns. That
 keeps `import bm25s` (which pulls scipy and numba, about 1.5 s) off the `ask` path.
 """
 
@@ -26,7 +27,8 @@ from ..records import Chunk
 logger = logging.getLogger(__name__)
 
 LEXICAL_FILE = "lexical.json"
-MATRIX_FILE = "lexical.npz"
+DATA_FILE, INDICES_FILE, INDPTR_FILE = "lexical_data.npy", "lexical_indices.npy", "lexical_indptr.npy"
+MATRIX_FILES = (DATA_FILE, INDICES_FILE, INDPTR_FILE)
 # BM25 (Lucene variant) with BEIR's Anserini setting, the best region on SciFact training queries
 # (k1 0.6-0.9, b 0.3-0.4: nDCG@10 0.751-0.752, against 0.747 with bm25s's 1.5 / 0.75; docs/quality.md)
 K1, B = 0.9, 0.4
@@ -142,10 +144,13 @@ class LexicalIndex:
         meta = {"k1": self.k1, "b": self.b, "stemmer": STEMMER_LANGUAGE,
                 "token_pattern": _TOKEN.pattern, "stopwords": sorted(self.stopwords), "vocab": vocab,
                 "size": self.size}
-        matrix = io.BytesIO()
-        np.savez(matrix, data=self.data, indices=self.indices, indptr=self.indptr)
-        return {LEXICAL_FILE: json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode(),
-                MATRIX_FILE: matrix.getvalue()}
+        files = {LEXICAL_FILE: json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()}
+        arrays: tuple[np.ndarray, ...] = (self.data, self.indices, self.indptr)
+        for name, array in zip(MATRIX_FILES, arrays, strict=True):
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            files[name] = buffer.getvalue()
+        return files
 
 
 def lexical_files(chunks: Sequence[Chunk]) -> dict[str, bytes]:
@@ -156,18 +161,20 @@ def lexical_files(chunks: Sequence[Chunk]) -> dict[str, bytes]:
     return files
 
 
-def read_lexical(meta_raw: bytes, matrix_raw: bytes, chunk_count: int) -> LexicalIndex:
-    """The lexical index stored in a build's `lexical.json` and `lexical.npz` (ValueError, KeyError or
-    TypeError when they are not one, or do not fit the build's chunks)."""
+def read_lexical(meta_raw: bytes, data: FloatArray, indices: IntArray, indptr: IntArray,
+                 chunk_count: int) -> LexicalIndex:
+    """The lexical index stored in a build's `lexical.json` over its (mapped) CSC arrays (ValueError,
+    KeyError or TypeError when they are not one, or do not fit the build's chunks). The arrays'
+    shapes are checked here; their contents by the build's checksums (`index.verify`)."""
     meta = json.loads(meta_raw)
     if meta["size"] != chunk_count or meta["stemmer"] != STEMMER_LANGUAGE:
         raise ValueError("unexpected chunk count or stemmer")
-    with np.load(io.BytesIO(matrix_raw), allow_pickle=False) as m:
-        data, indices, indptr = m["data"], m["indices"], m["indptr"]
     vocab = {str(token): i for i, token in enumerate(meta["vocab"])}
-    if len(indptr) != len(vocab) + 1 or len(data) != len(indices):
+    if (data.ndim, indices.ndim, indptr.ndim) != (1, 1, 1) or data.dtype != np.float32 or \
+            indices.dtype != np.int64 or indptr.dtype != np.int64:
+        raise ValueError("matrix arrays of the wrong kind")
+    if len(indptr) != len(vocab) + 1 or len(data) != len(indices) or int(indptr[0]) != 0 or \
+            int(indptr[-1]) != len(data):
         raise ValueError("matrix and vocabulary disagree")
-    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= chunk_count):
-        raise ValueError("matrix rows outside the build's chunks")
     return LexicalIndex(vocab, frozenset(map(str, meta["stopwords"])), data, indices, indptr, int(meta["size"]),
                         float(meta["k1"]), float(meta["b"]))

@@ -1,19 +1,21 @@
-"""`Index`: one loaded, verified build, immutable; `load_index` is the one loader of every build file.
+"""`Index`: one opened, checked build, immutable; `load_index` is the one loader of every build file.
 
-Every file is checked against the manifest's sha256 before it is parsed, and anything that does not
-parse or does not fit the rest of the build is an `IndexCorruptError` naming the file. Values
-derived from the build (rows per source here; exact-match texts and shingles in
-`ranking.memo`) are computed on first use and belong to the build's objects, so a new build
-never sees an old build's.
+Opening costs what the small files cost, not what the corpus does: the large files (passages,
+vectors, BM25 arrays, sentence vectors) are memory-mapped after a check of their size and first and
+last blocks, and small ones are hashed whole (`index.verify` says what is verified when). Passages
+are parsed when shown (`chunk_table.ChunkTable`); what filters need of every row comes from the
+build's columns. Anything that does not parse or does not fit the rest of the build is an
+`IndexCorruptError` naming the file. Values derived from the build (rows per source here;
+exact-match texts and shingles in `ranking.memo`) are computed on first use and belong to the
+build's objects, so a new build never sees an old build's.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -23,67 +25,92 @@ import numpy.typing as npt
 
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..records import Chunk
-from .format import REBUILD, Manifest, current_build_dir, read_manifest, read_verified
+from .chunk_table import CHUNKS_FILE, COLUMNS_FILE, OFFSETS_FILE, ChunkColumns, ChunkTable
+from .format import REBUILD, Manifest, current_build_dir, read_manifest
 from .glossary import Glossary, mine_glossary, read_glossary
-from .lexical import LEXICAL_FILE, MATRIX_FILE, LexicalIndex, read_lexical
+from .lexical import DATA_FILE, INDICES_FILE, INDPTR_FILE, LEXICAL_FILE, MATRIX_FILES, LexicalIndex, read_lexical
 from .sentences import SENTENCE_OWNER_FILE, SENTENCES_FILE, SentenceIndex, read_sentences
 from .status import FILES_FILE, BuildFiles
-from .vectors import VectorStore, load_store
+from .vectors import VectorStore, open_store
+from .verify import check_on_open, read_checked
 
 logger = logging.getLogger(__name__)
-K = TypeVar("K", bound=Hashable)
 
 VECTORS_FILE = "vectors.faiss"
-CHUNKS_FILE = "chunks.jsonl"
 GLOSSARY_FILE = "glossary.json"
-REQUIRED_FILES = (VECTORS_FILE, CHUNKS_FILE, LEXICAL_FILE, MATRIX_FILE, GLOSSARY_FILE, FILES_FILE)
+REQUIRED_FILES = (VECTORS_FILE, CHUNKS_FILE, OFFSETS_FILE, COLUMNS_FILE, LEXICAL_FILE, *MATRIX_FILES,
+                  GLOSSARY_FILE, FILES_FILE)
 SENTENCE_FILES = (SENTENCES_FILE, SENTENCE_OWNER_FILE)
+IdArray = npt.NDArray[np.int64]
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, eq=False)
 class Index:
-    """A verified build in memory: its chunks (row i = vector id i), dense vectors, BM25 index,
-    sentence vectors (None when the build has none or they were not asked for), acronym glossary
-    and per-file record."""
+    """An opened build: its chunks (row i = vector id i; parsed on access), their metadata columns,
+    dense vectors, BM25 index, sentence vectors (None when the build has none or they were not
+    asked for), acronym glossary and per-file record."""
 
     path: Path
     manifest: Manifest
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]
     vectors: VectorStore
     lexical: LexicalIndex
     sentences: SentenceIndex | None
     glossary: Glossary
-    files: BuildFiles
+    columns: ChunkColumns
+    files_json: bytes = field(default=b"", repr=False)  # files.json as verified on open, parsed on use
 
     @property
     def build_id(self) -> str:
         return self.manifest.build_id
 
     @cached_property
-    def rows_by_source(self) -> dict[str, npt.NDArray[np.int64]]:
+    def files(self) -> BuildFiles:
+        """What became of each notes file (`files.json`, read and verified on open), parsed on first
+        use (status, a sync): it grows with the folder, and a search never needs it."""
+        try:
+            return BuildFiles.from_json(self.files_json)
+        except IndexCorruptError:
+            raise
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise IndexCorruptError(
+                f"The index file {self.path / FILES_FILE} is unreadable ({exc}). {REBUILD}") from None
+
+    @cached_property
+    def rows_by_source(self) -> dict[str, IdArray]:
         """The chunk rows of each source path, in every collection (evaluation's documents; filters
         use `rows_by_place`)."""
-        return _group((row, chunk.source) for row, chunk in enumerate(self.chunks))
+        c = self.columns
+        return _group(c.source, np.arange(len(c.source)), c.source_names.__getitem__)
 
     @cached_property
-    def rows_by_place(self) -> dict[tuple[str, str], npt.NDArray[np.int64]]:
+    def rows_by_place(self) -> dict[tuple[str, str], IdArray]:
         """The chunk rows of each (collection, source): a source is unique only within its collection."""
-        return _group((row, (chunk.collection, chunk.source)) for row, chunk in enumerate(self.chunks))
+        c = self.columns
+        width = len(c.source_names)
+        keys = c.collection.astype(np.int64) * width + c.source
+        return _group(keys, np.arange(len(keys)),
+                      lambda key: (c.collection_names[key // width], c.source_names[key % width]))
 
     @cached_property
-    def rows_by_collection(self) -> dict[str, npt.NDArray[np.int64]]:
+    def rows_by_collection(self) -> dict[str, IdArray]:
         """The chunk rows of each collection, for filters."""
-        return _group((row, chunk.collection) for row, chunk in enumerate(self.chunks))
+        c = self.columns
+        return _group(c.collection, np.arange(len(c.collection)), c.collection_names.__getitem__)
 
     @cached_property
-    def rows_by_tag(self) -> dict[str, npt.NDArray[np.int64]]:
+    def rows_by_tag(self) -> dict[str, IdArray]:
         """The chunk rows carrying each tag, for filters."""
-        return _group((row, tag) for row, chunk in enumerate(self.chunks) for tag in chunk.tags)
+        c = self.columns
+        rows = np.repeat(np.arange(len(c.tag_starts) - 1), np.diff(c.tag_starts))
+        return _group(c.tag, rows, c.tag_names.__getitem__)
 
     @cached_property
     def chunk_dates(self) -> npt.NDArray[np.str_]:
         """Each chunk's ISO date ("" when it has none), for date filters (ISO dates sort as text)."""
-        return np.asarray([chunk.date or "" for chunk in self.chunks], dtype="<U10")
+        return np.asarray(self.columns.date_names, dtype="<U10")[self.columns.date] if len(self.columns.date) \
+            else np.zeros(0, dtype="<U10")
 
     @cached_property
     def chunks_per_collection(self) -> dict[str, int]:
@@ -101,29 +128,30 @@ class Index:
             return self.glossary
         found = self._scoped_glossaries.get(collections)
         if found is None:
-            found = mine_glossary(chunk.text for chunk in self.chunks if chunk.collection in collections)
+            by_collection = self.rows_by_collection
+            rows = np.sort(np.concatenate([by_collection[c] for c in collections if c in by_collection] or
+                                          [np.zeros(0, dtype=np.int64)]))
+            found = mine_glossary(self.chunks[int(row)].text for row in rows)
             self._scoped_glossaries[collections] = found
         return found
 
 
-def _group(pairs: Iterable[tuple[int, K]]) -> dict[K, npt.NDArray[np.int64]]:
-    """Row numbers grouped by key, from (row, key) pairs."""
-    found: dict[K, list[int]] = {}
-    for row, key in pairs:
-        found.setdefault(key, []).append(row)
-    return {key: np.asarray(group, dtype=np.int64) for key, group in found.items()}
-
-
-def _parse_chunks(raw: bytes, where: Path) -> list[Chunk]:
-    # one JSON object per "\n": not `splitlines()`, which also splits at U+2028 and friends,
-    # characters JSON writes unescaped with ensure_ascii=False
-    text = raw.decode("utf-8")
-    return [Chunk.from_dict(json.loads(line)) for line in text.split("\n") if line]
+def _group(keys: np.ndarray, rows: np.ndarray, name: Callable[[int], K]) -> dict[K, IdArray]:
+    """The rows of each key (rows[i] has keys[i]), ascending, keyed by `name(key)` in the order the
+    keys first appear."""
+    if not len(keys):
+        return {}
+    order = np.argsort(keys, kind="stable")
+    groups = np.split(np.asarray(rows, dtype=np.int64)[order], np.flatnonzero(np.diff(keys[order])) + 1)
+    firsts = np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
+    ranked = sorted(zip((int(f[0]) for f in firsts), groups, strict=True), key=lambda pair: pair[0])
+    return {name(int(keys[first])): group for first, group in ranked}
 
 
 def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
-    """Load one build, verifying every file before it is parsed. `sentences=False` leaves the
-    sentence vectors on disk (for a ranking that does not use them)."""
+    """Open one build: the manifest and small files verified whole, the large files checked by size
+    and edges and memory-mapped (`index.verify`). `sentences=False` leaves the sentence vectors
+    unopened (for a ranking that does not use them)."""
     started = time.perf_counter()
     manifest = read_manifest(build_dir)
     present = set(manifest.files)
@@ -132,34 +160,45 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         raise IndexCorruptError(f"{build_dir} lacks {', '.join(missing)}. {REBUILD}")
 
     def read(name: str) -> bytes:
-        return read_verified(build_dir, name, manifest)
+        return read_checked(build_dir, name, manifest)
+
+    def mapped(name: str) -> np.ndarray:
+        mapped_file = np.load(check_on_open(build_dir, name, manifest), mmap_mode="r", allow_pickle=False)
+        array: np.ndarray = np.asarray(mapped_file)  # a plain view of the map: no np.memmap overhead per slice
+        return array
 
     name = ""
     try:
+        name = OFFSETS_FILE
+        offsets = np.asarray(mapped(OFFSETS_FILE), dtype=np.int64)
         name = CHUNKS_FILE
-        chunks = _parse_chunks(read(CHUNKS_FILE), build_dir / CHUNKS_FILE)
+        chunks = ChunkTable(check_on_open(build_dir, CHUNKS_FILE, manifest), offsets)
+        name = COLUMNS_FILE
+        columns = ChunkColumns.from_bytes(read(COLUMNS_FILE), len(chunks))
         name = VECTORS_FILE
-        store = load_store(read(VECTORS_FILE), manifest.vector_store)
+        store = open_store(check_on_open(build_dir, VECTORS_FILE, manifest), manifest.vector_store,
+                           lambda: read(VECTORS_FILE))
         name = LEXICAL_FILE
-        lexical = read_lexical(read(LEXICAL_FILE), read(MATRIX_FILE), len(chunks))
+        lexical = read_lexical(read(LEXICAL_FILE), mapped(DATA_FILE), mapped(INDICES_FILE),
+                               np.asarray(mapped(INDPTR_FILE)), len(chunks))
         name = GLOSSARY_FILE
         glossary = read_glossary(read(GLOSSARY_FILE))
         name = FILES_FILE
-        files = BuildFiles.from_json(read(FILES_FILE))
+        files_json = read(FILES_FILE)  # parsed on first use (`Index.files`)
         name = SENTENCES_FILE
         sentence_index = None
         if sentences and SENTENCES_FILE in present:
-            sentence_index = read_sentences(read(SENTENCES_FILE), read(SENTENCE_OWNER_FILE),
+            sentence_index = read_sentences(mapped(SENTENCES_FILE), np.asarray(mapped(SENTENCE_OWNER_FILE)),
                                             chunks=len(chunks), dim=manifest.dim)
     except IndexCorruptError:
         raise
-    except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError, OSError) as exc:
         raise IndexCorruptError(f"The index file {build_dir / name} is unreadable ({exc}). {REBUILD}") from None
     if store.count() != len(chunks) or len(chunks) != manifest.chunk_count or store.dim != manifest.dim:
         raise IndexCorruptError(f"{build_dir} has {store.count()} vectors for {len(chunks)} chunks. {REBUILD}")
-    logger.info("loaded build %s (%d chunks) in %.3fs", manifest.build_id, len(chunks),
+    logger.info("opened build %s (%d chunks) in %.3fs", manifest.build_id, len(chunks),
                 time.perf_counter() - started)
-    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, files)
+    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, columns, files_json)
 
 
 def check_model(index: Index, model_name: str, dim: int) -> None:

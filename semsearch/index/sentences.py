@@ -2,10 +2,10 @@
 
 At build time each chunk's `embed_text` is split into sentences (by line, then after `.!?` before a
 capital letter; pieces of 3+ words) which are embedded with the build's model and stored as
-`sentences.npy` (float16, one row per sentence, grouped by chunk) and `sentence_owner.npy` (int32,
-the chunk row of each sentence). At query time `SentenceIndex.best` gives each candidate the
-largest cosine between the query and one of its sentences (`fusion.candidates` blends it in); a
-candidate without sentences keeps its chunk cosine.
+`sentences.npy` (float16 values stored as float32, one row per sentence, grouped by chunk) and
+`sentence_owner.npy` (int32, the chunk row of each sentence). At query time `SentenceIndex.best`
+gives each candidate the largest cosine between the query and one of its sentences
+(`fusion.candidates` blends it in); a candidate without sentences keeps its chunk cosine.
 Vectors are reused across builds by sentence text hash, like chunk vectors (`indexing.reuse`).
 """
 
@@ -54,17 +54,21 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes]:
-    """The extra build files holding the sentence vectors (float16) and their owners (int32)."""
-    return {SENTENCES_FILE: _npy(np.asarray(vectors, dtype=np.float16)),
+    """The extra build files holding the sentence vectors and their owners (int32). The vectors are
+    rounded to float16 (what ranking was measured with) and stored as float32, so that a mapped
+    file is searched as is: converting float16 rows per query cost more than the search saved."""
+    rounded = np.asarray(vectors, dtype=np.float16).astype(np.float32)
+    return {SENTENCES_FILE: _npy(rounded),
             SENTENCE_OWNER_FILE: _npy(np.asarray(owner, dtype=np.int32))}
 
 
 @dataclass(frozen=True, slots=True)
 class SentenceIndex:
-    """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. Held as float32
-    (twice the file's size): numpy converts float16 rows one by one, ~5x slower per query."""
+    """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. `vectors` are the
+    file's float32 rows, memory-mapped (shared by every process that maps the build, none holding a
+    copy of its own)."""
 
-    vectors: np.ndarray  # (sentences, dim) float32
+    vectors: np.ndarray  # (sentences, dim) float32, a memory map
     starts: np.ndarray  # (chunks + 1,) int64
     _nonempty: np.ndarray = field(init=False, repr=False)  # per chunk: owns a sentence
     _nonempty_rows: np.ndarray = field(init=False, repr=False)  # the chunk rows that do
@@ -79,8 +83,8 @@ class SentenceIndex:
         if len(vectors) != len(owner) or (len(owner) and (owner.min() < 0 or owner.max() >= chunks
                                                           or np.any(np.diff(owner) < 0))):
             raise ValueError("the sentence files do not match the build's chunks")
-        return cls(np.asarray(vectors, dtype=np.float32),
-                   np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64))
+        starts = np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64)
+        return cls(np.asarray(vectors, dtype=np.float32), starts)
 
     def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """max over each candidate's sentences of (sentence . query); `fallback` (the chunk's own
@@ -108,11 +112,10 @@ class SentenceIndex:
         return out
 
 
-def read_sentences(vectors_raw: bytes, owner_raw: bytes, *, chunks: int, dim: int) -> SentenceIndex:
-    """The sentence index stored in a build's `sentences.npy` and `sentence_owner.npy` (ValueError
-    when they are not one, or do not fit the build)."""
-    vectors = np.load(io.BytesIO(vectors_raw), allow_pickle=False)
-    owner = np.load(io.BytesIO(owner_raw), allow_pickle=False)
-    if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or owner.ndim != 1:
+def read_sentences(vectors: np.ndarray, owner: np.ndarray, *, chunks: int, dim: int) -> SentenceIndex:
+    """The sentence index over a build's (mapped) `sentences.npy` and its `sentence_owner.npy`
+    (ValueError when they are not one, or do not fit the build)."""
+    if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or owner.ndim != 1 or \
+            vectors.dtype != np.float32:
         raise ValueError(f"sentence vectors of shape {vectors.shape}")
     return SentenceIndex.from_arrays(vectors, owner, chunks)

@@ -126,7 +126,7 @@ def status_of(index: Index, visible: frozenset[str] | None = None) -> IndexStatu
     """The status of a loaded build; with `visible`, only those collections' files, passages and
     counts (a scoped caller learns nothing of the others, not even their size)."""
     record, m = index.files, index.manifest
-    names = sorted({c.collection for c in index.chunks} | {f.collection for f in record.files})
+    names = sorted(set(index.rows_by_collection) | {f.collection for f in record.files})
     shown = [n for n in names if visible is None or n in visible]
     files = [f for f in record.files if f.collection in shown]
     counts = index.chunks_per_collection

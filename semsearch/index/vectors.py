@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -315,6 +317,18 @@ class FaissStore:
 def new_store(dim: int, count: int, *, flat_limit: int | None = None) -> VectorStore:
     """An empty store fit for `count` vectors of `dim` dimensions (FAISS, Flat or HNSW by size)."""
     return FaissStore(dim, choose_store_type(count, flat_limit=flat_limit))
+
+
+def open_store(path: Path, description: str, read: Callable[[], bytes]) -> VectorStore:
+    """The store of a build file: a FAISS store memory-mapped (`IO_FLAG_MMAP_IFC`: the vectors stay
+    in the page cache, shared by every process that maps the build; an HNSW graph is read), any
+    other kind through `load_store` over `read()`'s bytes."""
+    if description == NUMPY:
+        return load_store(read(), description)
+    import faiss
+
+    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+    return FaissStore.from_faiss(index, description)
 
 
 def load_store(data: bytes, description: str) -> VectorStore:

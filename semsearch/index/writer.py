@@ -2,12 +2,12 @@
 
 The writer derives every part of the build from the chunks (BM25 matrix, glossary) or takes it from
 the caller (vectors, sentence vectors, the per-file record), writes each file durably, then reads
-the whole build back with the one loader (`load_index`) before `CURRENT` names it.
+the whole build back (every file hashed whole by `verify_build`, then opened by the one loader,
+`load_index`) before `CURRENT` names it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import IndexBuildError
 from ..records import Chunk
 from ..version import __version__
+from .chunk_table import chunk_table_files
 from .format import (
     BUILDS,
     MANIFEST_FILE,
@@ -32,16 +33,13 @@ from .format import (
 )
 from .glossary import mine_glossary
 from .lexical import lexical_files
-from .loader import CHUNKS_FILE, GLOSSARY_FILE, VECTORS_FILE, load_index
+from .loader import GLOSSARY_FILE, VECTORS_FILE, load_index
 from .sentences import sentence_files
 from .status import FILES_FILE, BuildFiles
 from .vectors import VectorStore, new_store
+from .verify import edges_digest, verify_build
 
 logger = logging.getLogger(__name__)
-
-
-def chunks_file(chunks: list[Chunk]) -> bytes:
-    return "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode()
 
 
 def write_build(
@@ -72,7 +70,7 @@ def write_build(
         store = store or new_store(dim, len(chunks))
         store.add(np.arange(len(chunks), dtype=np.int64), np.reshape(vectors, (len(chunks), dim)))
         blobs = {
-            CHUNKS_FILE: chunks_file(chunks),
+            **chunk_table_files(chunks),
             VECTORS_FILE: store.to_bytes(),
             **lexical_files(chunks),
             GLOSSARY_FILE: mine_glossary(chunk.text for chunk in chunks).to_json(),
@@ -86,11 +84,13 @@ def write_build(
             model_name=model_name, dim=dim, chunk_count=len(chunks), file_count=file_count,
             chunking=chunking, files={name: sha256(data) for name, data in blobs.items()},
             vector_store=store.describe(), notes_dir=notes_dir, semsearch_version=__version__,
-            collections=dict(collections or {}),
+            collections=dict(collections or {}), sizes={name: len(data) for name, data in blobs.items()},
+            edges={name: edges_digest(data) for name, data in blobs.items()},
         )
         write_durably(build_dir / MANIFEST_FILE, manifest.to_json())
         fsync_dir(build_dir)
-        load_index(build_dir)  # read everything back before anyone can see it
+        verify_build(build_dir)  # read every file back, whole, before anyone can see it
+        load_index(build_dir)
         publish(index_dir, build_id)
     except BaseException as exc:
         shutil.rmtree(build_dir, ignore_errors=True)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SemsearchError
-from ..index.format import Manifest, current_build_dir, read_manifest, read_verified
+from ..index.format import Manifest, current_build_dir, read_manifest
 from ..index.loader import Index
 from ..index.status import FILES_FILE, BuildFiles, FileStatus
+from ..index.verify import read_checked
 from ..reading.files import iter_note_paths, shown_source
 from ..records import SkippedFile
 from ..version import __version__
@@ -93,7 +94,7 @@ def published_record(index_dir: Path) -> tuple[Manifest, BuildFiles] | None:
     try:
         build_dir = current_build_dir(index_dir)
         manifest = read_manifest(build_dir)
-        return manifest, BuildFiles.from_json(read_verified(build_dir, FILES_FILE, manifest))
+        return manifest, BuildFiles.from_json(read_checked(build_dir, FILES_FILE, manifest))
     except (SemsearchError, OSError, ValueError, KeyError, TypeError):
         return None
 

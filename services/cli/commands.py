@@ -103,7 +103,8 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, 
         first_run.append(settings.notes_dir)
         return run_build(settings, embedder=embedder, wait=True)
 
-    live = open_live_index(settings, embedder=embedder, build_if_missing=True, on_first_build=first_build)
+    live = open_live_index(settings, embedder=embedder, build_if_missing=True, on_first_build=first_build,
+                           background_verify=False)  # one question: the build was verified when published
     parsed = parse_query(question)  # `in:work #k8s since:2025-01 ...` typed into the question
     found = (flags or Filter()).combined(parsed.filter)
     result = live.searcher().search(parsed.text, top_k=top_k or settings.top_k, source=source, filter=found)
@@ -185,13 +186,21 @@ def index_command(notes_dir: Path | None, collection: str | None, index_dir: Pat
 @click.option("--index-dir", type=click.Path(path_type=Path), help="The index to describe.")
 @click.option("--json", "as_json", is_flag=True, help="The status as one JSON object.")
 @click.option("--problems", is_flag=True, help="List only skipped, failed and removed files.")
-def status_command(index_dir: Path | None, as_json: bool, problems: bool) -> None:
+@click.option("--verify", is_flag=True, help="Hash every file of the build first (opening one checks only the "
+              "small files whole and the large ones' sizes and edges).")
+def status_command(index_dir: Path | None, as_json: bool, problems: bool, verify: bool) -> None:
     """The published build (id, time, model, counts) and what became of each notes file."""
+    from semsearch.index.format import current_build_dir
     from semsearch.index.status import index_status
+    from semsearch.index.verify import verify_build
 
     from .output import format_status
 
-    status = index_status(index_dir or get_settings().index_dir)
+    where = index_dir or get_settings().index_dir
+    if verify:
+        manifest = verify_build(current_build_dir(where))
+        click.echo(f"Build {manifest.build_id}: every file matches its checksum.", err=True)
+    status = index_status(where)
     click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2) if as_json
                else format_status(status, all_files=not problems))
 
@@ -255,7 +264,8 @@ def eval_command(queries: Path | None, out: Path | None, top_k: int, beir_dir: P
     if queries is None:
         raise click.UsageError("Give a QUERIES file or --beir DIR.")
     query_set = load_queries(queries)
-    searcher = open_live_index(settings.model_copy(update={"max_top_k": max(100, top_k)})).searcher()
+    searcher = open_live_index(settings.model_copy(update={"max_top_k": max(100, top_k)}),
+                               background_verify=False).searcher()
     results = searcher.search_many([q.query for q in query_set], top_k=top_k)
     unanswerable = [result for q, result in zip(query_set, results, strict=True) if not q.answers]
     if unanswerable:

@@ -23,7 +23,9 @@ from semsearch.indexing.build import build_index
 from tests.api.conftest import MakeClient, assert_error, publish
 
 # every file the server reads, each verified against manifest.json before FAISS, json or numpy sees it
-SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "lexical.json", "lexical.npz", "sentences.npy", "sentence_owner.npy",
+# (these builds are small: every file is hashed whole on open; `index.verify`)
+SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "chunk_offsets.npy", "chunk_columns.npz", "lexical.json",
+                "lexical_data.npy", "lexical_indices.npy", "lexical_indptr.npy", "sentences.npy", "sentence_owner.npy",
                 "glossary.json", "files.json", "manifest.json"]
 DAMAGES = ["truncate", "flip"]
 
