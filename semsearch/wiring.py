@@ -100,13 +100,38 @@ def remove_collection(settings: Settings, name: str, *, embedder: Embedder | Non
                   store_sentences=options["store_sentences"], batch_size=options["batch_size"])
 
 
+def rebuild_older_format(settings: Settings, embedder: Embedder,
+                         on_rebuild: Callable[[Settings, list[Path]], None] | None = None) -> bool:
+    """Rebuild an index directory whose published build is of an older format (after an upgrade),
+    each of its collections from the folder it was built from, once; True when it did. A folder
+    that is gone is left out (its passages go with the old build)."""
+    from .index.format import older_format_folders
+
+    folders = older_format_folders(settings.index_dir)
+    if not folders:
+        return False
+    present = {name: Path(folder) for name, folder in folders.items() if Path(folder).is_dir()}
+    if not present:
+        return False
+    logger.warning("the index at %s was built by an older semsearch: rebuilding it from %s (once)",
+                   settings.index_dir, ", ".join(str(f) for f in present.values()))
+    if on_rebuild is not None:
+        on_rebuild(settings, list(present.values()))
+    for name, folder in sorted(present.items(), key=lambda item: item[0] != DEFAULT_COLLECTION):
+        build_notes(settings, folder, embedder=embedder, wait=True, collection=name)
+    return True
+
+
 def open_live_index(settings: Settings, *, embedder: Embedder | None = None, build_if_missing: bool = False,
                     on_first_build: Callable[[Settings], BuildReport] | None = None,
+                    on_rebuild: Callable[[Settings, list[Path]], None] | None = None,
                     reload_interval: float = 1.0, background_verify: bool = True) -> LiveIndex:
     """The live index of the settings' index directory. With `build_if_missing`, an index directory
     that has never been published gets a build of the settings' notes first (`on_first_build`,
-    default `build_notes`, is how the edge shows it). `background_verify=False` for a one-shot edge
-    (`ask`): a long-lived one hashes the large build files whole in the background (`LiveIndex`)."""
+    default `build_notes`, is how the edge shows it), and one whose build is of an older format is
+    rebuilt from the folders it was built from (`rebuild_older_format`; `on_rebuild` shows it).
+    `background_verify=False` for a one-shot edge (`ask`): a long-lived one hashes the large build
+    files whole in the background (`LiveIndex`)."""
     embedder = embedder or embedder_for(settings)
     if build_if_missing and not (settings.index_dir / CURRENT).exists():
         logger.info("no index at %s yet: building one from %s (first run only)",
@@ -115,6 +140,8 @@ def open_live_index(settings: Settings, *, embedder: Embedder | None = None, bui
             on_first_build(settings)
         else:
             build_notes(settings, embedder=embedder, wait=True)
+    elif build_if_missing:
+        rebuild_older_format(settings, embedder, on_rebuild)
     live = LiveIndex(settings.index_dir, embedder, retrieval=retrieval_config(settings),
                      limits=query_limits(settings), reload_interval=reload_interval,
                      background_verify=background_verify)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from semsearch.index.loader import load_current
 from semsearch.settings import get_settings
 from services.cli import ask, main
 
@@ -178,16 +179,33 @@ def test_ask_shows_the_cores_abstention(tiny_notes: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 0 and result.output.strip() == "Nothing in your notes answers this."
 
 
-def test_an_index_of_an_older_format_is_one_sentence(tiny_notes: Path, tmp_path: Path) -> None:
-    CliRunner().invoke(main, ["index", str(tiny_notes)])
+def _older_format(tmp_path: Path) -> Path:
     build = next((tmp_path / "index" / "builds").iterdir())
     manifest = build / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"format_version": 3', '"format_version": 1'))
+    return build
+
+
+def test_an_index_of_an_older_format_is_rebuilt_from_its_notes_once(tiny_notes: Path, tmp_path: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    old = _older_format(tmp_path)
+    result = CliRunner().invoke(ask, ["rotate api keys"])  # after an upgrade: rebuilt, then answered
+    assert result.exit_code == 0 and "keys.md" in result.stdout
+    assert "was built by an older semsearch: rebuilding it from" in result.stderr
+    assert load_current(tmp_path / "index").build_id != old.name
+    again = CliRunner().invoke(ask, ["rotate api keys"])
+    assert again.exit_code == 0 and "older semsearch" not in again.stderr
+
+
+def test_an_index_of_an_older_format_whose_notes_are_gone_is_one_sentence(tiny_notes: Path, tmp_path: Path) -> None:
+    CliRunner().invoke(main, ["index", str(tiny_notes)])
+    build = _older_format(tmp_path)
+    moved = tiny_notes.rename(tmp_path / "moved")
     result = CliRunner().invoke(ask, ["rotate api keys"])
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == [
+    assert result.output.strip().splitlines()[-1] == (
         f"Error: {build} is an index of format 1 and this semsearch reads format 3. "
-        "Run `semsearch index NOTES_DIR` to rebuild."]
-    rebuilt = CliRunner().invoke(main, ["index", str(tiny_notes)])  # a sync over it rebuilds everything
+        "Run `semsearch index NOTES_DIR` to rebuild.")
+    rebuilt = CliRunner().invoke(main, ["index", str(moved)])  # a sync over it rebuilds everything
     assert rebuilt.exit_code == 0 and "3 embedded" in rebuilt.output
     assert CliRunner().invoke(ask, ["rotate api keys"]).exit_code == 0

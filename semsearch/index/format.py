@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, SemsearchError
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +168,26 @@ def current_build_dir(index_dir: Path) -> Path:
     if not name or build.is_symlink() or not build.is_dir():
         raise IndexCorruptError(f"{pointer} does not name a build. {REBUILD}")
     return build
+
+
+def older_format_folders(index_dir: Path) -> dict[str, str] | None:
+    """When the published build is of an older format version: its collections' folders (name ->
+    folder; the default collection's from `notes_dir` in builds before collections), to rebuild it
+    from. None when the build is of this version, or its manifest cannot be read as one."""
+    try:
+        data = json.loads((current_build_dir(index_dir) / MANIFEST_FILE).read_bytes())
+    except (SemsearchError, OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format_version", 1) in (FORMAT_VERSION, None):
+        return None
+    from ..records import DEFAULT_COLLECTION
+
+    recorded = data.get("collections")
+    folders: dict[Any, Any] = recorded if isinstance(recorded, dict) else {}
+    found = {str(k): str(v) for k, v in folders.items() if isinstance(v, str) and v}
+    if not found and isinstance(data.get("notes_dir"), str) and data["notes_dir"]:
+        found = {DEFAULT_COLLECTION: data["notes_dir"]}
+    return found
 
 
 def build_dirs(index_dir: Path) -> list[Path]:

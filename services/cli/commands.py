@@ -103,7 +103,12 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, 
         first_run.append(settings.notes_dir)
         return run_build(settings, embedder=embedder, wait=True)
 
+    def rebuilding(settings: Settings, folders: list[Path]) -> None:
+        click.echo(f"The index at {settings.index_dir.absolute()} was built by an older semsearch: rebuilding it "
+                   f"from {', '.join(str(f) for f in folders)} (once).", err=True)
+
     live = open_live_index(settings, embedder=embedder, build_if_missing=True, on_first_build=first_build,
+                           on_rebuild=rebuilding,
                            background_verify=False)  # one question: the build was verified when published
     parsed = parse_query(question)  # `in:work #k8s since:2025-01 ...` typed into the question
     found = (flags or Filter()).combined(parsed.filter)
