@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -183,8 +187,36 @@ def index_command(notes_dir: Path | None, collection: str | None, index_dir: Pat
 
     embedder = embedder_for(settings)
     click.echo(f"Watching {notes}, publishing into {settings.index_dir.absolute()} (Ctrl-C stops).", err=True)
-    watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name),
-                include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms)
+    with stop_on_signals() as stop:
+        watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name),
+                    include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms,
+                    stop_event=stop)
+
+
+STOP_GRACE_SECONDS = 20.0  # after Ctrl-C, a sync in progress gets this long to finish before the exit
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event that Ctrl-C (SIGINT) or SIGTERM sets, for a watch loop to end on between syncs (a
+    sync in progress finishes and publishes, or is dropped whole) instead of a KeyboardInterrupt
+    raised wherever the process is. Should the process not have exited `STOP_GRACE_SECONDS` after
+    the signal, it exits then (a file watcher's thread can keep an interpreter from exiting)."""
+    stop = threading.Event()
+
+    def on_signal(number: int, frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            timer = threading.Timer(STOP_GRACE_SECONDS, os._exit, args=(128 + number,))
+            timer.daemon = True
+            timer.start()
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @click.command("status")
