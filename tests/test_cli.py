@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from semsearch.index.format import read_manifest
 from semsearch.index.loader import load_current
+from semsearch.index.segments import file_in_build
 from semsearch.settings import get_settings
 from services.cli import ask, main
 
@@ -120,7 +122,7 @@ def test_missing_notes_folder_is_one_line(tmp_path: Path) -> None:
 def test_corrupt_index_is_one_line(tiny_notes: Path, tmp_path: Path) -> None:
     CliRunner().invoke(main, ["index", str(tiny_notes)])
     build = next((tmp_path / "index" / "builds").iterdir())
-    (build / "vectors.faiss").write_bytes(b"garbage")
+    (build / file_in_build(read_manifest(build), "vectors.faiss")).write_bytes(b"garbage")
     result = CliRunner().invoke(ask, ["anything"])
     assert result.exit_code == 1
     assert "is corrupt (checksum mismatch). Run `semsearch index NOTES_DIR` to rebuild." in result.output
@@ -182,7 +184,7 @@ def test_ask_shows_the_cores_abstention(tiny_notes: Path, monkeypatch: pytest.Mo
 def _older_format(tmp_path: Path) -> Path:
     build = next((tmp_path / "index" / "builds").iterdir())
     manifest = build / "manifest.json"
-    manifest.write_text(manifest.read_text().replace('"format_version": 3', '"format_version": 1'))
+    manifest.write_text(manifest.read_text().replace('"format_version": 4', '"format_version": 1'))
     return build
 
 
@@ -204,7 +206,7 @@ def test_an_index_of_an_older_format_whose_notes_are_gone_is_one_sentence(tiny_n
     result = CliRunner().invoke(ask, ["rotate api keys"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
-        f"Error: {build} is an index of format 1 and this semsearch reads format 3. "
+        f"Error: {build} is an index of format 1 and this semsearch reads format 4. "
         "Run `semsearch index NOTES_DIR` to rebuild.")
     rebuilt = CliRunner().invoke(main, ["index", str(moved)])  # a sync over it rebuilds everything
     assert rebuilt.exit_code == 0 and "3 embedded" in rebuilt.output

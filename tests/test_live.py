@@ -9,8 +9,9 @@ import pytest
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from semsearch.index.format import CURRENT
-from semsearch.index.loader import CHUNKS_FILE
+from semsearch.index.chunk_table import CHUNKS_FILE
+from semsearch.index.format import CURRENT, read_manifest
+from semsearch.index.segments import file_in_build
 from semsearch.indexing.build import build_index
 from semsearch.live import LiveIndex
 
@@ -27,6 +28,14 @@ def _live(index_dir: Path, clock: Clock | None = None, interval: float = 0.0) ->
     live = LiveIndex(index_dir, HashingEmbedder(), reload_interval=interval, clock=clock or Clock())
     live.refresh(force=True)
     return live
+
+
+def _damage(build_dir: Path, name: str) -> None:
+    """Garbage in place of this build's `name` (its own file: a segment file may be a link that
+    earlier builds share)."""
+    path = build_dir / file_in_build(read_manifest(build_dir), name)
+    path.unlink()
+    path.write_text("garbage")
 
 
 def test_it_follows_each_newly_published_build(tiny_notes: Path, tiny_index: Path) -> None:
@@ -57,7 +66,7 @@ def test_a_broken_new_build_keeps_the_old_one_serving_and_is_logged_once(
     live = _live(tiny_index)
     before = live.searcher().index.build_id
     report = build_index(tiny_notes, tiny_index, HashingEmbedder())
-    (tiny_index / "builds" / report.manifest.build_id / CHUNKS_FILE).write_text("garbage")
+    _damage(tiny_index / "builds" / report.manifest.build_id, CHUNKS_FILE)
     with caplog.at_level(logging.ERROR, logger="semsearch.live"):
         for _ in range(3):
             assert live.searcher().index.build_id == before
@@ -68,7 +77,7 @@ def test_a_broken_new_build_keeps_the_old_one_serving_and_is_logged_once(
 def test_a_corrupt_published_build_falls_back_to_the_newest_good_one(tiny_notes: Path, tiny_index: Path) -> None:
     good = (tiny_index / CURRENT).read_text().strip()
     bad = build_index(tiny_notes, tiny_index, HashingEmbedder()).manifest.build_id
-    (tiny_index / "builds" / bad / CHUNKS_FILE).write_text("garbage")
+    _damage(tiny_index / "builds" / bad, CHUNKS_FILE)
     live = _live(tiny_index)
     assert live.searcher().index.build_id == good
     assert isinstance(live.error, IndexCorruptError)

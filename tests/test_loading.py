@@ -18,8 +18,9 @@ from semsearch.filters import Filter
 from semsearch.index import verify
 from semsearch.index.chunk_table import CHUNKS_FILE, ChunkTable
 from semsearch.index.format import BUILDS, read_manifest
-from semsearch.index.lexical import LexicalIndex
-from semsearch.index.loader import VECTORS_FILE, Index, load_current, load_index
+from semsearch.index.lexical import LexicalIndex, LexicalPart, TermCounts
+from semsearch.index.loader import Index, load_current, load_index
+from semsearch.index.segments import VECTORS_FILE, file_in_build, segment_path
 from semsearch.index.sentences import SENTENCES_FILE, SentenceIndex
 from semsearch.index.vectors import load_store
 from semsearch.index.verify import verify_build
@@ -51,11 +52,14 @@ def _eager(index: Index) -> Index:
     """The same build held the way format 2 loaded it: chunks in a list, arrays in memory."""
     sentences = index.sentences
     lexical = index.lexical
-    store = load_store((index.path / VECTORS_FILE).read_bytes(), index.manifest.vector_store)
+    store = load_store((index.path / file_in_build(index.manifest, VECTORS_FILE)).read_bytes(),
+                       index.manifest.vector_store)
+    counts = lexical.parts[0].counts
+    copied = TermCounts(dict(counts.vocab), np.array(counts.tf), np.array(counts.rows), np.array(counts.indptr),
+                        np.array(counts.lengths))
     return dataclasses.replace(
         index, chunks=list(index.chunks), vectors=store,
-        lexical=LexicalIndex(lexical.vocab, lexical.stopwords, np.array(lexical.data), np.array(lexical.indices),
-                             np.array(lexical.indptr), lexical.size, lexical.k1, lexical.b),
+        lexical=LexicalIndex([LexicalPart(copied)], lexical.stopwords, lexical.k1, lexical.b),
         sentences=None if sentences is None else SentenceIndex(np.asarray(sentences.vectors, dtype=np.float32),
                                                                sentences.starts))
 
@@ -110,14 +114,15 @@ def test_a_large_file_is_checked_by_size_and_edges_on_open_and_whole_by_verify_b
     folder = tmp_path / "index" / BUILDS / build.manifest.build_id
     manifest = read_manifest(folder)
     assert not verify.fully_checked_on_open(manifest)
-    pristine = (folder / SENTENCES_FILE).read_bytes()
-    _flip_middle(folder / SENTENCES_FILE)
+    sentences = folder / file_in_build(manifest, SENTENCES_FILE)
+    pristine = sentences.read_bytes()
+    _flip_middle(sentences)
     load_index(folder)  # a flipped byte in the middle of a large file is not seen on open ...
     with pytest.raises(IndexCorruptError, match=r"sentences\.npy is corrupt \(checksum mismatch\)"):
         verify_build(folder)  # ... but by the full verification
     for damaged in (pristine[:-1], pristine + b"\0", bytes([pristine[0] ^ 1]) + pristine[1:],
                     pristine[:-1] + bytes([pristine[-1] ^ 1])):  # shorter, longer, first or last block changed
-        (folder / SENTENCES_FILE).write_bytes(damaged)
+        sentences.write_bytes(damaged)
         with pytest.raises(IndexCorruptError, match=r"sentences\.npy is corrupt"):
             load_index(folder)
 
@@ -129,7 +134,8 @@ def test_a_served_build_that_fails_its_background_verification_is_dropped(
     first = build_index(notes, tmp_path / "index", embedder).manifest.build_id
     (notes / "extra.md").write_text("# Sourdough\n\nFeed the starter flour and water daily.\n")
     second = build_index(notes, tmp_path / "index", embedder).manifest.build_id
-    _flip_middle(tmp_path / "index" / BUILDS / second / CHUNKS_FILE)
+    newest = tmp_path / "index" / BUILDS / second  # its own segment: the first one is the earlier build's too
+    _flip_middle(newest / segment_path(read_manifest(newest).segments[-1]["name"], CHUNKS_FILE))
     live = LiveIndex(tmp_path / "index", embedder, reload_interval=0.0)
     live.refresh(force=True)
     live.wait_verified(timeout=30)
@@ -146,7 +152,7 @@ def test_status_verify_hashes_every_file(tmp_path: Path, embedder: HashingEmbedd
     args = ["status", "--verify", "--index-dir", str(tmp_path / "index")]
     ok = CliRunner().invoke(main, args)
     assert ok.exit_code == 0 and "every file matches its checksum" in ok.output
-    _flip_middle(tmp_path / "index" / BUILDS / build.manifest.build_id / CHUNKS_FILE)
+    _flip_middle(tmp_path / "index" / BUILDS / build.manifest.build_id / file_in_build(build.manifest, CHUNKS_FILE))
     assert CliRunner().invoke(main, args[:1] + args[2:]).exit_code == 0  # a plain status does not read it all
     bad = CliRunner().invoke(main, args)
     assert bad.exit_code == 1 and "chunks.jsonl is corrupt (checksum mismatch)" in bad.output

@@ -11,8 +11,9 @@ import pytest
 import semsearch.index.sentences as sentences
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexCorruptError
-from semsearch.index.format import current_build_dir
+from semsearch.index.format import Manifest, current_build_dir, read_manifest
 from semsearch.index.loader import load_current
+from semsearch.index.segments import file_in_build
 from semsearch.index.sentences import SENTENCES_FILE, SentenceIndex, split_sentences
 from semsearch.indexing.build import build_index
 from semsearch.ranking.fusion import RetrievalConfig
@@ -48,6 +49,11 @@ def searcher(index_dir: Path, **config: float) -> Searcher:
 
 def ranking(s: Searcher, query: str = QUERY) -> list[tuple[str, float | None]]:
     return [(h.chunk.id, h.raw_score) for h in s.search(query, top_k=10).hits]
+
+
+def _stored(manifest: Manifest) -> bool:
+    """Whether the build holds sentence vectors."""
+    return any(name.endswith(SENTENCES_FILE) for name in manifest.files)
 
 
 def test_split_sentences_by_line_and_sentence_end_keeping_three_words_or_more() -> None:
@@ -87,7 +93,7 @@ def test_sentence_weight_0_ranks_as_a_build_without_sentence_vectors(notes: Path
     build_index(notes, tmp_path / "new", HashingEmbedder())
     build_index(notes, tmp_path / "old", HashingEmbedder(), store_sentences=False)
     old = load_current(tmp_path / "old")
-    assert SENTENCES_FILE not in old.manifest.files and old.sentences is None
+    assert not _stored(old.manifest) and old.sentences is None
     queries = [QUERY, "tomatoes water", "invoice templates shared drive", "roses"]
     for query in queries:  # a build without sentence vectors ranks as the stage-off configuration
         today = ranking(searcher(tmp_path / "old"), query)
@@ -106,7 +112,8 @@ def test_turning_the_sentence_stage_on_embeds_the_sentences_only(notes: Path, tm
 
 def test_a_corrupted_sentence_file_is_detected(notes: Path, tmp_path: Path) -> None:
     first = build_index(notes, tmp_path / "index", HashingEmbedder())
-    path = current_build_dir(tmp_path / "index") / SENTENCES_FILE
+    build_dir = current_build_dir(tmp_path / "index")
+    path = build_dir / file_in_build(read_manifest(build_dir), SENTENCES_FILE)
     data = bytearray(path.read_bytes())
     data[-3] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -145,7 +152,7 @@ def test_a_build_without_the_sentence_stage_stores_no_sentence_vectors(notes: Pa
 
     report = build_index(notes, tmp_path / "index", Counting(), store_sentences=False)
     build = load_current(tmp_path / "index")
-    assert SENTENCES_FILE not in build.manifest.files and build.sentences is None
+    assert not _stored(build.manifest) and build.sentences is None
     assert report.sentences == 0 and len(embedded) == len({c.embed_text for c in build.chunks})  # passages only
 
 
@@ -164,7 +171,7 @@ def test_semsearch_index_skips_sentence_vectors_when_the_stage_is_off(
         monkeypatch.setenv("SEMSEARCH_INDEX_DIR", str(index_dir))
         result = CliRunner().invoke(main, ["index", str(notes)])
         assert result.exit_code == 0, result.output
-        assert (SENTENCES_FILE in load_current(index_dir).manifest.files) is stored
+        assert _stored(load_current(index_dir).manifest) is stored
 
 
 def test_settings_refuse_a_default_top_k_above_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:

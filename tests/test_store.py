@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from semsearch.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
-from semsearch.index.loader import CHUNKS_FILE, GLOSSARY_FILE, REQUIRED_FILES, VECTORS_FILE, load_current
+from semsearch.index.chunk_table import CHUNKS_FILE
+from semsearch.index.loader import GLOSSARY_COUNTS_FILE, GLOSSARY_FILE, REQUIRED_FILES, load_current
+from semsearch.index.segments import SEGMENT_FILES, VECTORS_FILE, file_in_build
 from semsearch.indexing.build import build_index, index_lock
 from semsearch.records import Chunk
 
@@ -42,8 +45,8 @@ def test_round_trip(tmp_path: Path) -> None:
     assert build.chunks == _chunks(5)
     assert build.vectors.count() == 5
     assert (tmp_path / "CURRENT").read_text().strip() == manifest.build_id
-    assert set(manifest.files) == set(REQUIRED_FILES)
-    assert manifest.format_version == store.FORMAT_VERSION == 3
+    assert set(manifest.files) == {*REQUIRED_FILES, *(file_in_build(manifest, name) for name in SEGMENT_FILES)}
+    assert manifest.format_version == store.FORMAT_VERSION == 4 and len(manifest.segments) == 1
 
 
 def test_missing_index_names_the_path_and_the_fix(tmp_path: Path) -> None:
@@ -51,11 +54,11 @@ def test_missing_index_names_the_path_and_the_fix(tmp_path: Path) -> None:
         load_current(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("name", REQUIRED_FILES)
+@pytest.mark.parametrize("name", [*REQUIRED_FILES, *SEGMENT_FILES])
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
 def test_corrupt_files_are_detected_before_faiss_reads_them(tmp_path: Path, name: str, damage: str) -> None:
     manifest = _write(tmp_path)
-    path = tmp_path / "builds" / manifest.build_id / name
+    path = tmp_path / "builds" / manifest.build_id / file_in_build(manifest, name)
     data = bytearray(path.read_bytes())
     if damage == "flip":
         data[len(data) // 2] ^= 0xFF
@@ -64,8 +67,10 @@ def test_corrupt_files_are_detected_before_faiss_reads_them(tmp_path: Path, name
         path.write_bytes(bytes(data[: len(data) // 3]))
     else:
         path.unlink()
-    with pytest.raises(IndexCorruptError, match=name):
-        load_current(tmp_path)
+    with pytest.raises(IndexCorruptError, match=re.escape(name)):
+        build = load_current(tmp_path)
+        if name == GLOSSARY_COUNTS_FILE:  # read by a sync, not by a search
+            build.glossary_counts()
 
 
 def test_unreadable_manifest(tmp_path: Path) -> None:
@@ -75,8 +80,8 @@ def test_unreadable_manifest(tmp_path: Path) -> None:
         load_current(tmp_path)
 
 
-@pytest.mark.parametrize("text", ["null", "[]", '{"files": []}', '{"format_version": 3, "files": []}',
-                                  '{"format_version": 3, "dim": "8"}'])
+@pytest.mark.parametrize("text", ["null", "[]", '{"files": []}', '{"format_version": 4, "files": []}',
+                                  '{"format_version": 4, "dim": "8"}', '{"format_version": 4, "segments": [{}]}'])
 def test_a_manifest_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path, text: str) -> None:
     manifest = _write(tmp_path)
     (tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE).write_text(text)
@@ -87,8 +92,8 @@ def test_a_manifest_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path, te
 def test_a_build_of_an_older_format_is_refused_in_one_sentence(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
     path = tmp_path / "builds" / manifest.build_id / store.MANIFEST_FILE
-    path.write_text(path.read_text().replace('"format_version": 3', '"format_version": 1'))
-    with pytest.raises(IndexMismatchError, match=r"format 1 and this semsearch reads format 3\. Run `semsearch index"):
+    path.write_text(path.read_text().replace('"format_version": 4', '"format_version": 1'))
+    with pytest.raises(IndexMismatchError, match=r"format 1 and this semsearch reads format 4\. Run `semsearch index"):
         load_current(tmp_path)
 
 
@@ -101,8 +106,9 @@ def test_chunk_text_with_line_separators_round_trips(tmp_path: Path) -> None:
 def test_every_file_the_build_is_served_from_is_checksummed(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
     build_dir = tmp_path / "builds" / manifest.build_id
-    on_disk = {p.name for p in build_dir.iterdir()} - {store.MANIFEST_FILE}
-    assert on_disk == set(manifest.files) and {VECTORS_FILE, CHUNKS_FILE, GLOSSARY_FILE} <= on_disk
+    on_disk = {str(p.relative_to(build_dir)) for p in build_dir.rglob("*") if p.is_file()} - {store.MANIFEST_FILE}
+    assert on_disk == set(manifest.files)
+    assert {file_in_build(manifest, VECTORS_FILE), file_in_build(manifest, CHUNKS_FILE), GLOSSARY_FILE} <= on_disk
 
 
 def test_wrong_model_or_dimension_is_refused(tmp_path: Path) -> None:

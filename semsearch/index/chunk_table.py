@@ -14,7 +14,7 @@ import json
 import mmap
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
@@ -46,20 +46,46 @@ def _indexed(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(names, dtype=str), np.asarray([where[v] for v in values], dtype=np.int32)
 
 
-def chunk_table_files(chunks: Sequence[Chunk]) -> dict[str, bytes]:
-    """The build files of the chunk table: the JSON lines, their offsets and the metadata columns."""
-    lines = [(json.dumps(c.to_dict(), ensure_ascii=False) + "\n").encode() for c in chunks]
+def chunk_line(chunk: Chunk) -> bytes:
+    """One chunk as its line of `chunks.jsonl`."""
+    return (json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n").encode()
+
+
+def table_files(lines: Sequence[bytes]) -> dict[str, bytes]:
+    """A segment's chunk table: the JSON lines and their offsets."""
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
     np.cumsum([len(line) for line in lines], out=offsets[1:])
-    columns: dict[str, np.ndarray] = {}
-    for name, values in (("collection", [c.collection for c in chunks]), ("source", [c.source for c in chunks]),
-                         ("date", [c.date or "" for c in chunks]), ("tag", [t for c in chunks for t in c.tags])):
-        columns[f"{name}_names"], columns[name] = _indexed(values)
-    columns["tag_starts"] = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum([len(c.tags) for c in chunks], out=columns["tag_starts"][1:])
-    buffer = io.BytesIO()
-    np.savez(buffer, **columns)  # type: ignore[arg-type]  # numpy's stub types `allow_pickle` as a keyword
-    return {CHUNKS_FILE: b"".join(lines), OFFSETS_FILE: _npy(offsets), COLUMNS_FILE: buffer.getvalue()}
+    return {CHUNKS_FILE: b"".join(lines), OFFSETS_FILE: _npy(offsets)}
+
+
+@dataclass(slots=True)
+class ColumnValues:
+    """The metadata of rows as plain values, to write as `chunk_columns.npz`."""
+
+    collection: list[str]
+    source: list[str]
+    date: list[str]
+    tags: list[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> ColumnValues:
+        return cls([c.collection for c in chunks], [c.source for c in chunks], [c.date or "" for c in chunks],
+                   [c.tags for c in chunks])
+
+    def __add__(self, other: ColumnValues) -> ColumnValues:
+        return ColumnValues(self.collection + other.collection, self.source + other.source,
+                            self.date + other.date, self.tags + other.tags)
+
+    def to_bytes(self) -> bytes:
+        columns: dict[str, np.ndarray] = {}
+        for name, values in (("collection", self.collection), ("source", self.source), ("date", self.date),
+                             ("tag", [t for tags in self.tags for t in tags])):
+            columns[f"{name}_names"], columns[name] = _indexed(values)
+        columns["tag_starts"] = np.zeros(len(self.tags) + 1, dtype=np.int64)
+        np.cumsum([len(tags) for tags in self.tags], out=columns["tag_starts"][1:])
+        buffer = io.BytesIO()
+        np.savez(buffer, **columns)  # type: ignore[arg-type]  # numpy's stub types `allow_pickle` as a keyword
+        return buffer.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +120,16 @@ class ChunkColumns:
                 np.diff(starts) < 0):
             raise ValueError("chunk columns do not fit the build's chunks")
         return columns
+
+    def values(self, rows: np.ndarray) -> ColumnValues:
+        """The metadata of `rows`, as plain values."""
+        rows = np.asarray(rows, dtype=np.int64)
+        names = (self.collection_names, self.source_names, self.date_names)
+        collection, source, date = ([table[i] for i in ids[rows].tolist()] for table, ids in
+                                    zip(names, (self.collection, self.source, self.date), strict=True))
+        starts, tag = self.tag_starts.tolist(), self.tag.tolist()
+        tags = [tuple(self.tag_names[t] for t in tag[starts[r]:starts[r + 1]]) for r in rows.tolist()]
+        return ColumnValues(collection, source, date, tags)
 
 
 class ChunkTable(Sequence[Chunk]):
@@ -152,8 +188,17 @@ class ChunkTable(Sequence[Chunk]):
         for row in range(len(self)):  # not through the cache: a full pass would only evict it
             yield self._parse(row)
 
+    def parsed(self, rows: Iterable[int]) -> Iterator[Chunk]:
+        """The chunks of `rows`, parsed in turn (not through the cache)."""
+        for row in rows:
+            yield self._parse(int(row))
+
+    def line(self, row: int) -> bytes:
+        """Row `row`'s line of `chunks.jsonl`, as stored (a merge copies it unparsed)."""
+        return self._data[int(self._offsets[row]):int(self._offsets[row + 1])]
+
     def _parse(self, row: int) -> Chunk:
-        raw = self._data[int(self._offsets[row]):int(self._offsets[row + 1])]
+        raw = self.line(row)
         try:
             return Chunk.from_dict(json.loads(raw))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 from dataclasses import asdict, dataclass, field, fields
@@ -26,12 +27,13 @@ from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, 
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # one version for the whole build; 1 was every build before it, 2 the one before mapped files
+FORMAT_VERSION = 4  # one version for the whole build (1: before it; 2: before mapped files; 3: before segments)
 CURRENT = "CURRENT"
 BUILDS = "builds"
 MANIFEST_FILE = "manifest.json"
 KEEP_BUILDS = 3
 REBUILD = "Run `semsearch index NOTES_DIR` to rebuild."
+_SEGMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class Manifest:
     collections: dict[str, str] = field(default_factory=dict)  # collection -> its folder (absolute)
     sizes: dict[str, int] = field(default_factory=dict)  # file name -> bytes
     edges: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its first and last block
+    # the segments, in build-row order: {"name", "rows" (stored, deleted included), "vector_store"}
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def folder_of(self, collection: str) -> str:
         """The folder `collection`'s sources are relative to ("" when the build does not record it);
@@ -83,7 +87,7 @@ class Manifest:
         types = {"build_id": str, "created_at": str, "model_name": str, "dim": int, "chunk_count": int,
                  "file_count": int, "chunking": dict, "files": dict, "vector_store": str,
                  "notes_dir": str, "semsearch_version": str, "format_version": int, "collections": dict,
-                 "sizes": dict, "edges": dict}
+                 "sizes": dict, "edges": dict, "segments": list}
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name, kind in types.items():
@@ -94,6 +98,11 @@ class Manifest:
         if not all(isinstance(v, str) for v in texts) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in sizes):
             raise IndexCorruptError(f"{where} is corrupt (a malformed `files`). {REBUILD}")
+        segments = values.get("segments", [])
+        if not all(isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("rows"), int)
+                   and isinstance(s.get("vector_store"), str) and _SEGMENT_NAME.fullmatch(s["name"])
+                   for s in segments):
+            raise IndexCorruptError(f"{where} is corrupt (a malformed `segments`). {REBUILD}")
         try:
             return cls(**values)
         except TypeError:

@@ -108,7 +108,7 @@ def _best(found: Counter[str]) -> str | None:
     merged: Counter[str] = Counter()
     for form, count in found.items():
         merged[form[:-1] if form.endswith("s") and form[:-1] in found else form] += count
-    ranked = sorted(merged, key=lambda form: (-merged[form], -len(form)))
+    ranked = sorted(merged, key=lambda form: (-merged[form], -len(form), form))
     best = ranked[0]
     for form in ranked[1:]:
         if form.startswith(best + " ") and merged[form] * 2 >= merged[best]:
@@ -143,39 +143,115 @@ class Glossary:
                           ensure_ascii=False, sort_keys=True).encode()
 
 
-def mine_glossary(texts: Iterable[str]) -> Glossary:
-    """The glossary of every acronym `texts` define (see the module docstring)."""
-    texts = list(texts)
-    cased: Counter[str] = Counter()
-    upper: Counter[str] = Counter()  # of them, written in capitals only (`PIP`, not `PiP`)
-    lower: Counter[str] = Counter()  # every all-lowercase word, for comparing with `cased`
-    for text in texts:
-        for token in _WORD.findall(text):
-            if (key := acronym_key(token)) is not None:
-                cased[key] += 1
-                upper[key] += token.rstrip("s").isupper()
-            elif token.islower():
-                lower[token] += 1
-    # a lowercase use (a URL slug) counts where the capitalized form is the usual one (not `in`, nor
-    # `ha` with `has`), for acronyms of 3+ letters (not `la`)
-    lowercase_too = {key for key in cased
-                     if len(key) >= MIN_LOWERCASE and lower[key] + lower[key + "s"] <= cased[key]
-                     and upper[key] * 2 > cased[key]}
-    found: dict[str, Counter[str]] = defaultdict(Counter)
-    for text in texts:
+@dataclass(slots=True)
+class GlossaryCounts:
+    """What the glossary is mined from, as counts that add up over texts (so a sync adds its new
+    passages' counts and subtracts its deleted ones' instead of mining every passage again):
+    acronym uses, capitalized uses, lowercase words, and definitions seen next to each acronym and
+    next to each lowercase word of a URL slug (counted under each key it could stand for; which one
+    it does depends on the counts of every text, decided in `glossary`)."""
+
+    cased: Counter[str] = field(default_factory=Counter)
+    upper: Counter[str] = field(default_factory=Counter)  # of them, written in capitals only (`PIP`)
+    lower: Counter[str] = field(default_factory=Counter)  # every all-lowercase word
+    found: dict[str, Counter[str]] = field(default_factory=dict)  # acronym key -> definitions
+    slug: dict[str, Counter[str]] = field(default_factory=dict)  # "word key" -> definitions
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> GlossaryCounts:
+        counts = cls()
+        counts.add(texts)
+        return counts
+
+    def add(self, texts: Iterable[str], sign: int = 1) -> None:
+        """Count `texts` in (`sign` -1: out again, for passages a sync deletes)."""
+        for text in texts:
+            self._count(text, sign)
+        if sign < 0:
+            for counter in (self.cased, self.upper, self.lower):
+                _drop_empty(counter)
+            for table in (self.found, self.slug):
+                for key in [k for k, forms in table.items() if not _drop_empty(forms)]:
+                    del table[key]
+
+    def _count(self, text: str, sign: int) -> None:
         spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         lowered: list[tuple[int, int, str]] | None = None
         for at, (_, _, token) in enumerate(spans):
-            key = _acronym_in(token, lowercase_too)
-            if key is not None and token.islower() and not (  # a lowercase acronym only in a slug
-                    at > 0 and _SLUG_GAP.fullmatch(text[spans[at - 1][1]:spans[at][0]])):
-                continue
+            key = acronym_key(token)
             if key is not None:
-                lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
-                found[key].update(d for d in _definitions(key, text, lowered, at) if key not in d.split())
-    definitions = {key: best for key, forms in found.items() if forms and (best := _best(forms))}
-    logger.debug("glossary: %d of %d acronyms defined", len(definitions), len(cased))
-    return Glossary(definitions, frozenset(key for key in definitions if key in lowercase_too))
+                self.cased[key] += sign
+                if token.rstrip("s").isupper():
+                    self.upper[key] += sign
+                candidates = [(key, key)]
+            elif token.islower():
+                self.lower[token] += sign
+                # a lowercase acronym is read only in a slug (`variational-autoencoder-vae`)
+                if not (at > 0 and _SLUG_GAP.fullmatch(text[spans[at - 1][1]:spans[at][0]])):
+                    continue
+                candidates = [(token, f"{token} {token}")]
+                if token.endswith("s"):
+                    candidates.append((token[:-1], f"{token} {token[:-1]}"))
+            else:
+                continue
+            lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
+            for letters, name in candidates:
+                table = self.found if name == letters else self.slug
+                forms = [d for d in _definitions(letters, text, lowered, at) if letters not in d.split()]
+                if forms:
+                    counted = table.setdefault(name, Counter())
+                    for form in forms:
+                        counted[form] += sign
+
+    def glossary(self) -> Glossary:
+        """The glossary of every acronym the counted texts define (see the module docstring)."""
+        # a lowercase use (a URL slug) counts where the capitalized form is the usual one (not `in`, nor
+        # `ha` with `has`), for acronyms of 3+ letters (not `la`)
+        lowercase_too = {key for key, n in self.cased.items()
+                         if n > 0 and len(key) >= MIN_LOWERCASE and self.lower[key] + self.lower[key + "s"] <= n
+                         and self.upper[key] * 2 > n}
+        found: dict[str, Counter[str]] = defaultdict(Counter)
+        for key, forms in self.found.items():
+            found[key].update(forms)
+        for name, forms in self.slug.items():
+            token, key = name.split(" ")
+            singular = token[:-1] if token.endswith("s") and token[:-1] in lowercase_too else token
+            if key == singular and key in lowercase_too:
+                found[key].update(forms)
+        definitions = {key: best for key, forms in sorted(found.items())
+                       if +forms and (best := _best(+forms))}
+        logger.debug("glossary: %d of %d acronyms defined", len(definitions), len(self.cased))
+        return Glossary(definitions, frozenset(key for key in definitions if key in lowercase_too))
+
+    def to_json(self) -> bytes:
+        return json.dumps({"cased": self.cased, "upper": self.upper, "lower": self.lower, "found": self.found,
+                           "slug": self.slug}, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> GlossaryCounts:
+        """Counts stored with a build (ValueError, KeyError or TypeError when they are not)."""
+        data = json.loads(raw)
+
+        def counter(value: object) -> Counter[str]:
+            if not isinstance(value, dict) or not all(isinstance(v, int) for v in value.values()):
+                raise TypeError("counts of the wrong kind")
+            return Counter({str(k): int(v) for k, v in value.items()})
+
+        return cls(counter(data["cased"]), counter(data["upper"]), counter(data["lower"]),
+                   {str(k): counter(v) for k, v in data["found"].items()},
+                   {str(k): counter(v) for k, v in data["slug"].items()})
+
+
+def _drop_empty(counter: Counter[str]) -> bool:
+    """Remove the counts that fell to zero; True when any is left."""
+    for key in [k for k, n in counter.items() if n <= 0]:
+        del counter[key]
+    return bool(counter)
+
+
+def mine_glossary(texts: Iterable[str]) -> Glossary:
+    """The glossary of every acronym `texts` define (see the module docstring)."""
+    return GlossaryCounts.of(texts).glossary()
 
 
 def read_glossary(raw: bytes) -> Glossary:

@@ -25,24 +25,26 @@ import numpy.typing as npt
 
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..records import Chunk
-from .chunk_table import CHUNKS_FILE, COLUMNS_FILE, OFFSETS_FILE, ChunkColumns, ChunkTable
+from .chunk_table import COLUMNS_FILE, ChunkColumns
+from .combined import CombinedChunks, CombinedSentences, CombinedStore, RowMap
 from .format import REBUILD, Manifest, current_build_dir, read_manifest
-from .glossary import Glossary, mine_glossary, read_glossary
-from .lexical import DATA_FILE, INDICES_FILE, INDPTR_FILE, LEXICAL_FILE, MATRIX_FILES, LexicalIndex, read_lexical
-from .sentences import SENTENCE_OWNER_FILE, SENTENCES_FILE, SentenceIndex, read_sentences
+from .glossary import Glossary, GlossaryCounts, mine_glossary, read_glossary
+from .lexical import LEXICAL_FILE, LexicalIndex, LexicalPart, read_lexical
+from .segments import SEGMENT_FILES, SENTENCE_FILES, Segment, open_segment, read_deletions, segment_path
+from .sentences import SentenceIndex
 from .status import FILES_FILE, BuildFiles
-from .vectors import VectorStore, open_store
+from .vectors import VectorSearch
 from .verify import check_on_open, read_checked
 
 logger = logging.getLogger(__name__)
 
-VECTORS_FILE = "vectors.faiss"
 GLOSSARY_FILE = "glossary.json"
-REQUIRED_FILES = (VECTORS_FILE, CHUNKS_FILE, OFFSETS_FILE, COLUMNS_FILE, LEXICAL_FILE, *MATRIX_FILES,
-                  GLOSSARY_FILE, FILES_FILE)
-SENTENCE_FILES = (SENTENCES_FILE, SENTENCE_OWNER_FILE)
+GLOSSARY_COUNTS_FILE = "glossary_counts.json"
+DELETED_FILE = "deleted.npz"
+REQUIRED_FILES = (COLUMNS_FILE, LEXICAL_FILE, GLOSSARY_FILE, GLOSSARY_COUNTS_FILE, DELETED_FILE, FILES_FILE)
 IdArray = npt.NDArray[np.int64]
 K = TypeVar("K", bound=Hashable)
+Sentences = SentenceIndex | CombinedSentences
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,12 +56,14 @@ class Index:
     path: Path
     manifest: Manifest
     chunks: Sequence[Chunk]
-    vectors: VectorStore
+    vectors: VectorSearch
     lexical: LexicalIndex
-    sentences: SentenceIndex | None
+    sentences: Sentences | None
     glossary: Glossary
     columns: ChunkColumns
     files_json: bytes = field(default=b"", repr=False)  # files.json as verified on open, parsed on use
+    segments: tuple[Segment, ...] = ()
+    rows: RowMap = field(default_factory=lambda: RowMap((), ()))
 
     @property
     def build_id(self) -> str:
@@ -76,6 +80,20 @@ class Index:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise IndexCorruptError(
                 f"The index file {self.path / FILES_FILE} is unreadable ({exc}). {REBUILD}") from None
+
+    def glossary_counts(self) -> GlossaryCounts:
+        """What the glossary was mined from (`GlossaryCounts`), for a sync to update."""
+        try:
+            return GlossaryCounts.from_json(read_checked(self.path, GLOSSARY_COUNTS_FILE, self.manifest))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"The index file {self.path / GLOSSARY_COUNTS_FILE} is unreadable ({exc}). {REBUILD}") from None
+
+    def chunk_line(self, row: int) -> bytes:
+        """Build row `row`'s passage as its stored JSON line."""
+        if isinstance(self.chunks, CombinedChunks):
+            return self.chunks.line(row)
+        return self.segments[0].chunks.line(row)
 
     @cached_property
     def rows_by_source(self) -> dict[str, IdArray]:
@@ -155,50 +173,54 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
     started = time.perf_counter()
     manifest = read_manifest(build_dir)
     present = set(manifest.files)
-    missing = [name for name in REQUIRED_FILES if name not in present]
-    if missing:
-        raise IndexCorruptError(f"{build_dir} lacks {', '.join(missing)}. {REBUILD}")
+    with_sentences = sentences and all(segment_path(s["name"], f) in present
+                                       for s in manifest.segments for f in SENTENCE_FILES)
+    needed = [*REQUIRED_FILES, *(segment_path(s["name"], f) for s in manifest.segments for f in SEGMENT_FILES)]
+    missing = [name for name in needed if name not in present]
+    if missing or not manifest.segments:
+        raise IndexCorruptError(f"{build_dir} lacks {', '.join(missing) or 'segments'}. {REBUILD}")
 
     def read(name: str) -> bytes:
         return read_checked(build_dir, name, manifest)
 
-    def mapped(name: str) -> np.ndarray:
-        mapped_file = np.load(check_on_open(build_dir, name, manifest), mmap_mode="r", allow_pickle=False)
-        array: np.ndarray = np.asarray(mapped_file)  # a plain view of the map: no np.memmap overhead per slice
-        return array
+    def checked(name: str) -> Path:
+        return check_on_open(build_dir, name, manifest)
 
     name = ""
     try:
-        name = OFFSETS_FILE
-        offsets = np.asarray(mapped(OFFSETS_FILE), dtype=np.int64)
-        name = CHUNKS_FILE
-        chunks = ChunkTable(check_on_open(build_dir, CHUNKS_FILE, manifest), offsets)
+        segments: list[Segment] = []
+        for entry in manifest.segments:
+            name = segment_path(entry["name"], "")
+            segments.append(open_segment(entry["name"], entry["rows"], manifest.dim, entry["vector_store"],
+                                         checked=checked, read=read, sentences=with_sentences))
+        name = DELETED_FILE
+        deleted = read_deletions(read(DELETED_FILE), {s.name: s.rows for s in segments})
+        rows = RowMap.of([s.rows for s in segments], [deleted.get(s.name, np.zeros(0, np.int64)) for s in segments])
         name = COLUMNS_FILE
-        columns = ChunkColumns.from_bytes(read(COLUMNS_FILE), len(chunks))
-        name = VECTORS_FILE
-        store = open_store(check_on_open(build_dir, VECTORS_FILE, manifest), manifest.vector_store,
-                           lambda: read(VECTORS_FILE))
+        columns = ChunkColumns.from_bytes(read(COLUMNS_FILE), rows.size)
         name = LEXICAL_FILE
-        lexical = read_lexical(read(LEXICAL_FILE), mapped(DATA_FILE), mapped(INDICES_FILE),
-                               np.asarray(mapped(INDPTR_FILE)), len(chunks))
+        lexical = read_lexical(read(LEXICAL_FILE), [
+            LexicalPart(s.counts, int(rows.offsets[i]), rows.to_global(i)) for i, s in enumerate(segments)])
         name = GLOSSARY_FILE
         glossary = read_glossary(read(GLOSSARY_FILE))
         name = FILES_FILE
         files_json = read(FILES_FILE)  # parsed on first use (`Index.files`)
-        name = SENTENCES_FILE
-        sentence_index = None
-        if sentences and SENTENCES_FILE in present:
-            sentence_index = read_sentences(mapped(SENTENCES_FILE), np.asarray(mapped(SENTENCE_OWNER_FILE)),
-                                            chunks=len(chunks), dim=manifest.dim)
     except IndexCorruptError:
         raise
     except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError, OSError) as exc:
         raise IndexCorruptError(f"The index file {build_dir / name} is unreadable ({exc}). {REBUILD}") from None
-    if store.count() != len(chunks) or len(chunks) != manifest.chunk_count or store.dim != manifest.dim:
-        raise IndexCorruptError(f"{build_dir} has {store.count()} vectors for {len(chunks)} chunks. {REBUILD}")
-    logger.info("opened build %s (%d chunks) in %.3fs", manifest.build_id, len(chunks),
-                time.perf_counter() - started)
-    return Index(build_dir, manifest, chunks, store, lexical, sentence_index, glossary, columns, files_json)
+    if rows.size != manifest.chunk_count:
+        raise IndexCorruptError(f"{build_dir} has {rows.size} rows for {manifest.chunk_count} chunks. {REBUILD}")
+    whole = len(segments) == 1 and rows.live[0] is None
+    chunks: Sequence[Chunk] = segments[0].chunks if whole else CombinedChunks(segments, rows)
+    vectors: VectorSearch = segments[0].store if whole else CombinedStore(segments, rows)
+    sentence_index: Sentences | None = None
+    if with_sentences:
+        sentence_index = segments[0].sentences if whole else CombinedSentences(segments, rows)
+    logger.info("opened build %s (%d chunks in %d segments) in %.3fs", manifest.build_id, rows.size,
+                len(segments), time.perf_counter() - started)
+    return Index(build_dir, manifest, chunks, vectors, lexical, sentence_index, glossary, columns, files_json,
+                 tuple(segments), rows)
 
 
 def check_model(index: Index, model_name: str, dim: int) -> None:

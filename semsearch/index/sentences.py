@@ -86,6 +86,18 @@ class SentenceIndex:
         starts = np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64)
         return cls(np.asarray(vectors, dtype=np.float32), starts)
 
+    def count(self) -> int:
+        """How many sentence vectors the index holds."""
+        return len(self.vectors)
+
+    def of_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the sentence vectors of chunk rows `ids`, in order; how many each row owns)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        lo, hi = self.starts[ids], self.starts[ids + 1]
+        counts = hi - lo
+        rows = np.arange(int(counts.sum())) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        return np.asarray(self.vectors[rows], dtype=np.float32), counts
+
     def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """max over each candidate's sentences of (sentence . query); `fallback` (the chunk's own
         cosine) for a candidate without sentences."""

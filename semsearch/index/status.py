@@ -10,7 +10,7 @@ that are gone.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,13 +41,16 @@ class FileStatus:
     stat: list[int] = field(default_factory=list)  # (size, mtime_ns, ctime_ns, inode) when read; [] unknown
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v or k in ("source", "status", "chunks")}
+        return {k: v for k in _FIELDS if (v := getattr(self, k)) or k in ("source", "status", "chunks")}
 
     def shown(self) -> dict[str, Any]:
         """`to_dict` without the stat (an internal record, not shown by status)."""
         data = self.to_dict()
         data.pop("stat", None)
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(FileStatus))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ class BuildFiles:
         data = {"embedded": self.embedded, "reused": self.reused, "removed": self.removed,
                 "removed_from": self.removed_from, "options": self.options, "read_at_ns": self.read_at_ns,
                 "files": [f.to_dict() for f in self.files]}
-        return json.dumps(data, ensure_ascii=False, indent=1).encode()
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> BuildFiles:

@@ -38,17 +38,14 @@ EXACT_GATHER_LIMIT = 2_000  # up to this many, by a product over copies of their
 
 
 @runtime_checkable
-class VectorStore(Protocol):
-    """Vectors by id; `search` returns the best inner products, padded with id -1 past the end."""
+class VectorSearch(Protocol):
+    """Vectors by id, searched; `search` returns the best inner products, padded with id -1 past
+    the end. What ranking uses of a build's vectors (one store, or several segments' as one)."""
 
     dim: int
 
     def count(self) -> int:
         """How many vectors the store holds."""
-        ...
-
-    def add(self, ids: IdArray, vectors: FloatArray) -> None:
-        """Add `vectors` (n x dim) under `ids` (n, distinct, not yet in the store)."""
         ...
 
     def search(self, queries: FloatArray, k: int, *, allowed: IdArray | None = None) -> tuple[FloatArray, IdArray]:
@@ -61,6 +58,15 @@ class VectorStore(Protocol):
 
     def describe(self) -> str:
         """What the manifest records, e.g. `Flat` or `HNSW32,Flat|efSearch=128`."""
+        ...
+
+
+@runtime_checkable
+class VectorStore(VectorSearch, Protocol):
+    """A vector store one writes: `VectorSearch`, filled with `add` and saved with `to_bytes`."""
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        """Add `vectors` (n x dim) under `ids` (n, distinct, not yet in the store)."""
         ...
 
     def to_bytes(self) -> bytes:

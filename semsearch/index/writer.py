@@ -1,15 +1,21 @@
-"""`write_build`: chunks and their vectors -> a complete build, verified and published atomically.
+"""Writing builds: a full build (`write_build`, one segment) or a sync's (`write_sync`: the previous
+build's segments, linked, less the rows it deleted, plus one segment of what it read), each written
+durably, verified and published atomically.
 
-The writer derives every part of the build from the chunks (BM25 matrix, glossary) or takes it from
-the caller (vectors, sentence vectors, the per-file record), writes each file durably, then reads
-the whole build back (every file hashed whole by `verify_build`, then opened by the one loader,
-`load_index`) before `CURRENT` names it.
+The writer derives what the build holds of its passages (term counts, glossary counts, metadata
+columns) or takes it from the caller (vectors, sentence vectors, the per-file record), writes each
+new file durably, then reads the build back (every new file hashed whole by `verify_build`, the
+build opened by the one loader, `load_index`) before `CURRENT` names it. A sync keeps the number of
+segments and the share of deleted rows bounded by merging (`compaction_plan`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +25,7 @@ import numpy as np
 from ..errors import IndexBuildError
 from ..records import Chunk
 from ..version import __version__
-from .chunk_table import chunk_table_files
+from .chunk_table import COLUMNS_FILE, ColumnValues, chunk_line
 from .format import (
     BUILDS,
     MANIFEST_FILE,
@@ -31,15 +37,40 @@ from .format import (
     sha256,
     write_durably,
 )
-from .glossary import mine_glossary
-from .lexical import lexical_files
-from .loader import GLOSSARY_FILE, VECTORS_FILE, load_index
-from .sentences import sentence_files
+from .glossary import GlossaryCounts
+from .lexical import LEXICAL_FILE, LexicalIndex, TermCounts, lexical_parameters, tokenize, tokenize_as
+from .loader import DELETED_FILE, GLOSSARY_COUNTS_FILE, GLOSSARY_FILE, Index, load_index
+from .segments import SEGMENTS, Segment, SegmentData, deletions_file, gather, new_segment_name, segment_path
 from .status import FILES_FILE, BuildFiles
-from .vectors import VectorStore, new_store
+from .vectors import VectorStore
 from .verify import edges_digest, verify_build
 
 logger = logging.getLogger(__name__)
+
+MAX_SEGMENTS = 8  # more, and the segments after the first are merged into one
+MAX_DELETED_SHARE = 0.25  # more of the first segment deleted, and every segment is merged into one
+MAX_TAIL_SHARE = 0.5  # the later segments holding more rows than this share of the first: likewise
+
+
+@dataclass(slots=True)
+class BuildMeta:
+    """What a build's manifest says besides its files."""
+
+    model_name: str
+    chunking: dict[str, Any]
+    file_count: int
+    files: BuildFiles | None = None
+    notes_dir: str = ""
+    collections: dict[str, str] | None = None
+
+
+def segment_of(chunks: Sequence[Chunk], vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray] | None,
+               like: LexicalIndex | None = None) -> SegmentData:
+    """A new segment's data for `chunks` (row i has vector `vectors[i]`): their lines and term counts
+    (tokenized as `like` tokenizes, when given: a sync's)."""
+    texts = [c.embed_text for c in chunks]
+    counts = TermCounts.from_tokens(tokenize(texts) if like is None else tokenize_as(texts, like))
+    return SegmentData([chunk_line(c) for c in chunks], np.asarray(vectors, dtype=np.float32), counts, sentences)
 
 
 def write_build(
@@ -56,40 +87,134 @@ def write_build(
     store: VectorStore | None = None,
     collections: dict[str, str] | None = None,
 ) -> Manifest:
-    """Write, verify and publish a build of `chunks` (row i has vector `vectors[i]`). `sentences`:
-    (sentence vectors, owning chunk row of each), for the sentence stage. `store`: an empty vector
-    store to fill instead of the one chosen by size. On any failure nothing is published and the
-    partial build directory is removed."""
+    """Write, verify and publish a build of `chunks` (row i has vector `vectors[i]`), one segment.
+    `sentences`: (sentence vectors, owning chunk row of each), for the sentence stage. `store`: an
+    empty vector store to fill instead of the one chosen by size. On any failure nothing is
+    published and the partial build directory is removed."""
     if len(chunks) != len(vectors):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+    dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+    meta = BuildMeta(model_name, chunking, file_count, files, notes_dir, collections)
+    return _write(index_dir, None, [], [(segment_of(chunks, vectors, sentences), store)], {},
+                  ColumnValues.of(chunks), GlossaryCounts.of(c.text for c in chunks), dim, meta)
+
+
+def write_sync(index_dir: Path, previous: Index, deleted: np.ndarray, chunks: list[Chunk], vectors: np.ndarray,
+               sentences: tuple[np.ndarray, np.ndarray] | None, meta: BuildMeta, *, compact: bool = False) -> Manifest:
+    """Publish `previous` less its build rows `deleted`, plus `chunks` (with their vectors and
+    sentence vectors) as a new segment: only the new segment and the build's small files are
+    written; the previous segments are linked. Segments are merged when `compaction_plan` (or
+    `compact`) says so."""
+    dim = previous.manifest.dim
+    deleted = np.unique(np.asarray(deleted, dtype=np.int64))
+    kept = np.setdiff1d(np.arange(len(previous.chunks), dtype=np.int64), deleted)
+    gone = {s: local for s, _, local in previous.rows.split(deleted)}
+    live = [np.setdiff1d(previous.rows.live_rows(s), gone.get(s, np.zeros(0, np.int64)))
+            for s in range(len(previous.segments))]
+    counts = previous.glossary_counts()
+    counts.add((previous.chunks[int(r)].text for r in deleted), -1)
+    counts.add(c.text for c in chunks)
+    columns = previous.columns.values(kept) + ColumnValues.of(chunks)
+    fresh = segment_of(chunks, vectors, sentences, previous.lexical) if chunks else None
+    parts = [(segment, rows) for segment, rows in zip(previous.segments, live, strict=True) if len(rows)]
+    merge_from = compaction_plan([(s.rows, len(rows)) for s, rows in parts], len(chunks), compact)
+    linked = parts[:merge_from]
+    new: list[tuple[SegmentData, VectorStore | None]] = []
+    if merge_from < len(parts):
+        merged = gather(parts[merge_from:], dim, sentences=sentences is not None)
+        logger.info("merging %d segments (%d rows)", len(parts) - merge_from, len(merged.lines))
+        new.append((_joined(merged, fresh) if fresh is not None else merged, None))
+    elif fresh is not None:
+        new.append((fresh, None))
+    deletions = {s.name: np.setdiff1d(np.arange(s.rows), rows) for s, rows in linked if len(rows) < s.rows}
+    return _write(index_dir, previous, [s for s, _ in linked], new, deletions, columns, counts, dim, meta)
+
+
+def compaction_plan(parts: Sequence[tuple[int, int]], adding: int, force: bool = False) -> int:
+    """Of the segments (stored rows, live rows) a sync keeps, before one of `adding` rows: how many
+    to keep as they are; the rest are merged with the new rows into one segment. Every segment is
+    merged when forced, when over MAX_DELETED_SHARE of the first is deleted, or when the later ones
+    outgrow MAX_TAIL_SHARE of it; the later ones alone when there would be over MAX_SEGMENTS."""
+    if not parts:
+        return 0
+    (stored, live), rest = parts[0], parts[1:]
+    tail = sum(n for _, n in rest) + adding
+    if force or stored - live > MAX_DELETED_SHARE * stored or tail > MAX_TAIL_SHARE * max(live, 1):
+        return 0
+    if len(parts) + (adding > 0) > MAX_SEGMENTS:
+        return 1
+    return len(parts)
+
+
+def _joined(first: SegmentData, second: SegmentData) -> SegmentData:
+    """One segment of `first`'s rows, then `second`'s."""
+    counts = TermCounts.gather([(first.counts, np.arange(len(first.lines))),
+                                (second.counts, np.arange(len(second.lines)))])
+    sentences = None
+    if first.sentences is not None and second.sentences is not None:
+        sentences = (np.concatenate([first.sentences[0], second.sentences[0]]),
+                     np.concatenate([first.sentences[1], second.sentences[1] + len(first.lines)]).astype(np.int32))
+    return SegmentData(first.lines + second.lines, np.concatenate([first.vectors, second.vectors]), counts,
+                       sentences)
+
+
+def _write(index_dir: Path, previous: Index | None, linked: list[Segment],
+           new: list[tuple[SegmentData, VectorStore | None]], deleted: dict[str, np.ndarray],
+           columns: ColumnValues, counts: GlossaryCounts, dim: int, meta: BuildMeta) -> Manifest:
+    """Write the build: `linked` segments hard-linked from `previous`, `new` ones written, then the
+    build's own files; verify and publish it."""
     build_id = new_build_id()
     build_dir = index_dir / BUILDS / build_id
-    dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+    rows = len(columns.source)
     try:
         build_dir.mkdir(parents=True)
-        store = store or new_store(dim, len(chunks))
-        store.add(np.arange(len(chunks), dtype=np.int64), np.reshape(vectors, (len(chunks), dim)))
-        blobs = {
-            **chunk_table_files(chunks),
-            VECTORS_FILE: store.to_bytes(),
-            **lexical_files(chunks),
-            GLOSSARY_FILE: mine_glossary(chunk.text for chunk in chunks).to_json(),
-            FILES_FILE: (files or BuildFiles([])).to_json(),
-            **(sentence_files(*sentences) if sentences is not None else {}),
-        }
-        for name, data in blobs.items():
-            write_durably(build_dir / name, data)
+        blobs: dict[str, bytes] = {}
+        entries: list[dict[str, Any]] = []
+        linked_names: list[str] = []
+        for segment in linked:
+            assert previous is not None
+            entries.append(next(e for e in previous.manifest.segments if e["name"] == segment.name))
+            prefix = segment_path(segment.name, "")
+            linked_names += [name for name in previous.manifest.files if name.startswith(prefix)]
+            (build_dir / prefix).mkdir(parents=True)
+            for name in linked_names:
+                if name.startswith(prefix):
+                    _link(previous.path / name, build_dir / name)
+        for data, store in new:
+            name = new_segment_name()
+            files, description = data.files(dim, store)
+            blobs.update({segment_path(name, file): raw for file, raw in files.items()})
+            entries.append({"name": name, "rows": len(data.lines), "vector_store": description})
+            (build_dir / SEGMENTS / name).mkdir(parents=True)
+        glossary = counts.glossary()
+        blobs.update({
+            COLUMNS_FILE: columns.to_bytes(),
+            LEXICAL_FILE: previous.lexical.parameters_json() if previous is not None else lexical_parameters(),
+            GLOSSARY_FILE: glossary.to_json(),
+            GLOSSARY_COUNTS_FILE: counts.to_json(),
+            DELETED_FILE: deletions_file(deleted),
+            FILES_FILE: (meta.files or BuildFiles([])).to_json(),
+        })
+        for name, blob in blobs.items():
+            write_durably(build_dir / name, blob)
+        old = previous.manifest if previous is not None else None
         manifest = Manifest(
             build_id=build_id, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            model_name=model_name, dim=dim, chunk_count=len(chunks), file_count=file_count,
-            chunking=chunking, files={name: sha256(data) for name, data in blobs.items()},
-            vector_store=store.describe(), notes_dir=notes_dir, semsearch_version=__version__,
-            collections=dict(collections or {}), sizes={name: len(data) for name, data in blobs.items()},
-            edges={name: edges_digest(data) for name, data in blobs.items()},
+            model_name=meta.model_name, dim=dim, chunk_count=rows, file_count=meta.file_count,
+            chunking=meta.chunking,
+            files={**{n: old.files[n] for n in linked_names if old}, **{n: sha256(d) for n, d in blobs.items()}},
+            vector_store=entries[-1]["vector_store"] if entries else "", notes_dir=meta.notes_dir,
+            semsearch_version=__version__, collections=dict(meta.collections or {}),
+            sizes={**{n: old.sizes[n] for n in linked_names if old}, **{n: len(d) for n, d in blobs.items()}},
+            edges={**{n: old.edges[n] for n in linked_names if old}, **{n: edges_digest(d) for n, d in blobs.items()}},
+            segments=entries,
         )
         write_durably(build_dir / MANIFEST_FILE, manifest.to_json())
+        for folder in {build_dir / SEGMENTS / e["name"] for e in entries}:
+            fsync_dir(folder)
+        fsync_dir(build_dir / SEGMENTS)
         fsync_dir(build_dir)
-        verify_build(build_dir)  # read every file back, whole, before anyone can see it
+        verify_build(build_dir, only=set(blobs))  # read every new file back, whole, before anyone sees it
         load_index(build_dir)
         publish(index_dir, build_id)
     except BaseException as exc:
@@ -101,5 +226,13 @@ def write_build(
             ) from exc
         raise
     prune_builds(index_dir)
-    logger.info("published build %s (%d chunks)", build_id, len(chunks))
+    logger.info("published build %s (%d chunks, %d segments)", build_id, rows, len(entries))
     return manifest
+
+
+def _link(source: Path, target: Path) -> None:
+    """`target` as a hard link to the build file `source` (a copy where links are not supported)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

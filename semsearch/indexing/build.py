@@ -23,9 +23,7 @@ from ..errors import IndexBuildError, IndexLockedError, SemsearchError
 from ..index.collections import check_collection_name, read_registry, write_registry
 from ..index.format import CURRENT, Manifest, build_dirs, remove_partial_builds
 from ..index.loader import Index, load_current, load_index
-from ..index.sentences import sentence_units
 from ..index.status import BuildFiles, FileStatus
-from ..index.writer import write_build
 from ..reading.chunking import TooManyPassagesError, chunk_note
 from ..reading.files import DEFAULT_INCLUDE, DEFAULT_MAX_FILE_BYTES, iter_note_paths, read_note, shown_source
 from ..reading.formats import reader_name
@@ -34,13 +32,12 @@ from ..reading.metadata import mtime_date
 from ..records import DEFAULT_COLLECTION, Chunk, SkippedFile
 from .file_record import (
     FileResult,
-    carried_chunks,
-    carried_files,
     file_record,
     in_collection,
     keep_unreadable_folders,
 )
-from .reuse import EmbeddingCache, embed_in_batches, sentence_cache, text_key
+from .jobs import BuildJob, syncable
+from .reuse import embed_in_batches
 from .unchanged import Reuse, file_stat, reuse_unchanged, sync_options, up_to_date
 
 logger = logging.getLogger(__name__)
@@ -198,56 +195,39 @@ def build_index(
         results = in_collection(reader(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
                                        read_limits=read_limits, overlap_tokens=overlap_tokens, **stat_reuse),
                                 collection)
-        if not any(r.chunks for r in results):
+        if not any(r.count for r in results):
             raise IndexBuildError(
                 f"No notes to index in {notes_dir} (looked for {', '.join(include)}); "
                 "the previous index is unchanged."
             )
         results = keep_unreadable_folders(results, previous, collection)
-        carried = carried_chunks(previous, collection)
-        chunks = [*carried, *(c for r in results for c in r.chunks)]
-        cache = EmbeddingCache.from_build(previous, embedder)
-        new = {r.source: sum(cache.get(text_key(c.embed_text)) is None for c in r.chunks) for r in results}
-        carried_new = sum(cache.get(text_key(c.embed_text)) is None for c in carried)  # another model's
-        sentences, owner = sentence_units(chunks if store_sentences else [])
-        sentence_vectors = sentence_cache(previous if store_sentences else None, embedder)
-        chunk_total = cache.missing([c.embed_text for c in chunks])
-        total = chunk_total + sentence_vectors.missing(sentences)
-        vectors, embedded = cache.embed(embedder, [c.embed_text for c in chunks], batch_size=batch_size,
-                                        progress=_offset(progress, 0, total))
-        sentence_array, sentences_embedded = sentence_vectors.embed(
-            embedder, sentences, batch_size=batch_size, progress=_offset(progress, chunk_total, total))
-        record = file_record(results, previous, new, embedded=embedded,
-                             reused=len(chunks) - sum(new.values()) - carried_new,
-                             collection=collection, carried=carried_files(previous, collection))
         before = previous.files if previous is not None else None
-        record = replace(record, options={**(before.options if before else {}), collection: options},
-                         read_at_ns={**(before.read_at_ns if before else {}), collection: read_at})
         folders = {**(previous.manifest.collections if previous is not None else {}),
                    **({DEFAULT_COLLECTION: previous.manifest.notes_dir}
                       if previous is not None and not previous.manifest.collections and previous.chunks else {}),
                    collection: str(notes_dir.absolute())}
-        skipped = [SkippedFile(f.source, f.reason or f.error) for f in record.files
-                   if f.status in ("skipped", "failed") and f.collection == collection]
-        manifest = write_build(
-            index_dir, chunks, vectors,
-            model_name=embedder.model_name,
-            chunking={"max_tokens": embedder.max_tokens - 2, "overlap_tokens": overlap_tokens},
-            file_count=sum(f.status in ("indexed", "unchanged") for f in record.files),
-            files=record,
-            sentences=(sentence_array, owner) if store_sentences else None,
-            notes_dir=folders.get(DEFAULT_COLLECTION, ""),  # `get` and status read it from anywhere
-            collections={name: folders[name] for name in sorted({c.collection for c in chunks} | {collection})},
-        )
+        job = BuildJob(index_dir, embedder, collection, batch_size, progress, store_sentences, overlap_tokens)
+        if previous is not None and reader is read_files and syncable(previous, embedder, store_sentences):
+            pending = job.sync(previous, results, folders)
+        else:
+            pending = job.full(previous, results, folders)
+        record = replace(pending.record, options={**(before.options if before else {}), collection: options},
+                         read_at_ns={**(before.read_at_ns if before else {}), collection: read_at})
+        manifest = pending.publish(record)
+        assert isinstance(manifest, Manifest)
         held = {name: folder for name, folder in manifest.collections.items() if folder}  # also older builds'
         write_registry(index_dir, {**held, **read_registry(index_dir), collection: folders[collection]})
+        skipped = [SkippedFile(f.source, f.reason or f.error) for f in record.files
+                   if f.status in ("skipped", "failed") and f.collection == collection]
+        chunk_total = manifest.chunk_count
+        sentences_total, sentences_embedded = pending.sentences, pending.sentences_embedded
     seconds = time.perf_counter() - started
     logger.info("indexed %d files into %d chunks (%d embedded, %d reused) and %d sentences (%d embedded) "
-                "in %.1fs", manifest.file_count, len(chunks), record.embedded, record.reused, len(sentences),
+                "in %.1fs", manifest.file_count, chunk_total, record.embedded, record.reused, sentences_total,
                 sentences_embedded, seconds)
-    return BuildReport(manifest, manifest.file_count, skipped, len(chunks), seconds,
+    return BuildReport(manifest, manifest.file_count, skipped, chunk_total, seconds,
                        embedded=record.embedded, reused=record.reused, files=record.files,
-                       removed=record.removed, sentences=len(sentences), sentences_embedded=sentences_embedded)
+                       removed=record.removed, sentences=sentences_total, sentences_embedded=sentences_embedded)
 
 
 def _up_to_date_report(manifest: Manifest, record: BuildFiles, started: float) -> BuildReport:
@@ -257,14 +237,6 @@ def _up_to_date_report(manifest: Manifest, record: BuildFiles, started: float) -
     skipped = [SkippedFile(f.source, f.reason or f.error) for f in files if f.status in ("skipped", "failed")]
     return BuildReport(manifest, manifest.file_count, skipped, manifest.chunk_count, time.perf_counter() - started,
                        reused=manifest.chunk_count, files=files, up_to_date=True)
-
-
-def _offset(progress: Progress | None, start: int, total: int) -> Progress | None:
-    """`progress` for one stage of the embedding: chunks first, then their sentences."""
-    if progress is None:
-        return None
-    report = progress
-    return lambda done, _total: report(start + done, total)
 
 
 def previous_build(index_dir: Path, *, sentences: bool = True) -> Index | None:

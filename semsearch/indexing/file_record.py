@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+import numpy.typing as npt
+
 from ..index.loader import Index
 from ..index.status import BuildFiles, FileState, FileStatus
 from ..records import DEFAULT_COLLECTION, Chunk
@@ -28,6 +31,18 @@ class FileResult:
     collection: str = DEFAULT_COLLECTION
     reader: str = ""  # the format's reader (`formats.reader_name`), shown by `semsearch status`
     stat: tuple[int, int, int, int] | None = None  # (size, mtime_ns, ctime_ns, inode) before it was read
+    rows: npt.NDArray[np.int64] | None = None  # not read: its passages are these rows of the previous build
+
+    @property
+    def count(self) -> int:
+        """How many passages the file has."""
+        return len(self.chunks) if self.rows is None else len(self.rows)
+
+    def passages(self, previous: Index | None) -> list[Chunk]:
+        """The file's chunks (parsed from `previous` when it was not read)."""
+        if self.rows is None or previous is None:
+            return self.chunks
+        return [previous.chunks[int(r)] for r in self.rows]
 
 
 def in_collection(results: list[FileResult], collection: str) -> list[FileResult]:
@@ -63,10 +78,7 @@ def keep_unreadable_folders(results: list[FileResult], previous: Index | None,
     if not folders or previous is None:
         return results
     present = {r.source for r in results}
-    by_source: dict[str, list[Chunk]] = {}
-    for chunk in previous.chunks:
-        if chunk.collection == collection:
-            by_source.setdefault(chunk.source, []).append(chunk)
+    by_source = previous.rows_by_place
     kept: list[FileResult] = []
     for old in previous.files.files:
         if old.collection != collection:
@@ -74,9 +86,10 @@ def keep_unreadable_folders(results: list[FileResult], previous: Index | None,
         folder = next((f for f in folders if f.source == "./" or old.source.startswith(f.source)), None)
         if folder is None or old.source in present or old.status not in ("indexed", "unchanged", "skipped"):
             continue
-        if old.status == "skipped" and not by_source.get(old.source):
+        rows = by_source.get((collection, old.source), np.zeros(0, dtype=np.int64))
+        if old.status == "skipped" and not len(rows):
             continue
-        kept.append(FileResult(old.source, chunks=by_source.get(old.source, []), sha256=old.sha256,
+        kept.append(FileResult(old.source, rows=rows, sha256=old.sha256,
                                reason=f"{folder.reason}; kept from the previous build", collection=collection))
     return results + kept
 
@@ -98,7 +111,7 @@ def file_record(results: list[FileResult], previous: Index | None, new: dict[str
             files.append(FileStatus(r.source, "failed", error=r.error, collection=collection, reader=r.reader))
             continue
         if r.reason:
-            files.append(FileStatus(r.source, "skipped", chunks=len(r.chunks), sha256=r.sha256, reason=r.reason,
+            files.append(FileStatus(r.source, "skipped", chunks=r.count, sha256=r.sha256, reason=r.reason,
                                     collection=collection, reader=r.reader, stat=list(r.stat or ())))
             continue
         old = before.get(r.source)
@@ -109,7 +122,7 @@ def file_record(results: list[FileResult], previous: Index | None, new: dict[str
                 renamed_from = gone.pop(r.sha256)
             else:
                 state = "indexed"
-        files.append(FileStatus(r.source, state, chunks=len(r.chunks), embedded=new[r.source],
+        files.append(FileStatus(r.source, state, chunks=r.count, embedded=new.get(r.source, 0),
                                 sha256=r.sha256, renamed_from=renamed_from, collection=collection,
                                 reader=r.reader, stat=list(r.stat or ())))
     renamed = {f.renamed_from for f in files}

@@ -47,6 +47,18 @@ class EmbeddingCache:
         return len({key for key in map(text_key, texts) if key not in self._vectors})
 
     @classmethod
+    def from_rows(cls, build: Index, rows: np.ndarray, embedder: Embedder) -> EmbeddingCache:
+        """The vectors of `build`'s chunk rows `rows` (a sync's deleted rows: an edited file's old
+        passages, a renamed file's), when `embedder`'s model made it."""
+        cache = cls(embedder.model_name, embedder.dim)
+        m = build.manifest
+        if (m.model_name, m.dim) != (embedder.model_name, embedder.dim) or not len(rows):
+            return cache
+        stored = np.asarray(build.vectors.vectors(np.asarray(rows, dtype=np.int64)), dtype=np.float32)
+        cache._vectors = {text_key(build.chunks[int(r)].embed_text): stored[i] for i, r in enumerate(rows)}
+        return cache
+
+    @classmethod
     def from_build(cls, build: Index | None, embedder: Embedder) -> EmbeddingCache:
         """The vectors of `build` when it was made by `embedder`'s model, else an empty cache."""
         cache = cls(embedder.model_name, embedder.dim)
@@ -107,7 +119,22 @@ def sentence_cache(build: Index | None, embedder: Embedder) -> EmbeddingCache:
             embedder.model_name, embedder.dim):
         return cache
     texts, _ = sentence_units(build.chunks)
-    stored = build.sentences.vectors
+    stored, _ = build.sentences.of_rows(np.arange(len(build.chunks), dtype=np.int64))
+    if len(texts) != len(stored):
+        logger.warning("previous build has %d sentence vectors for %d sentences; not reused", len(stored), len(texts))
+        return cache
+    return EmbeddingCache(embedder.model_name, embedder.dim, {text_key(t): stored[i] for i, t in enumerate(texts)})
+
+
+def sentences_of_rows(build: Index, rows: np.ndarray, embedder: Embedder) -> EmbeddingCache:
+    """The sentence vectors of `build`'s chunk rows `rows` (ascending) by text hash, like
+    `EmbeddingCache.from_rows`."""
+    cache = EmbeddingCache(embedder.model_name, embedder.dim)
+    if build.sentences is None or not len(rows) or (build.manifest.model_name, build.manifest.dim) != (
+            embedder.model_name, embedder.dim):
+        return cache
+    texts, _ = sentence_units([build.chunks[int(r)] for r in rows])
+    stored, _ = build.sentences.of_rows(np.asarray(rows, dtype=np.int64))
     if len(texts) != len(stored):
         logger.warning("previous build has %d sentence vectors for %d sentences; not reused", len(stored), len(texts))
         return cache

@@ -76,10 +76,10 @@ def reuse_unchanged(previous: Index | None, collection: str, options: dict[str, 
         if old is None or not _trusted(old, stat, read_at):
             return None
         if old.status in ("indexed", "unchanged"):
-            chunks = [previous.chunks[int(r)] for r in rows.get((collection, source), ())]
-            if len(chunks) != old.chunks:
+            kept = rows.get((collection, source))
+            if kept is None or len(kept) != old.chunks:
                 return None
-            return FileResult(source, chunks=chunks, sha256=old.sha256, collection=collection, reader=old.reader,
+            return FileResult(source, rows=kept, sha256=old.sha256, collection=collection, reader=old.reader,
                               stat=stat)
         if old.status == "skipped" and old.chunks == 0:
             return FileResult(source, reason=old.reason, collection=collection, reader=old.reader, stat=stat)

@@ -85,12 +85,11 @@ def term_coverage(lexical: LexicalIndex, query: str, ids: np.ndarray) -> np.ndar
     found = np.zeros(len(ids), dtype=np.float64)
     total = 0.0
     for stem in stems:
-        term = lexical.vocab.get(stem)
-        df = 0 if term is None else int(lexical.indptr[term + 1] - lexical.indptr[term])
-        weight = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        rows = lexical.rows_with(stem)
+        weight = lexical.idf(len(rows))
         total += weight
-        if term is not None:
+        if len(rows):
             holds = np.zeros(n, dtype=bool)
-            holds[lexical.indices[lexical.indptr[term]:lexical.indptr[term + 1]]] = True
+            holds[rows] = True
             found += weight * holds[ids]
     return found / total if total > 0 else np.ones(len(ids), dtype=np.float64)

@@ -236,12 +236,17 @@ def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config:
         counts = exact_match_counts([norms[i] for i in rows], terms, normalized=True)
         extra = [i for i, count in zip(rows, counts, strict=True) if count]
     cand = candidates(index, query, vector, pool, config, extra=extra, allowed=allowed, timings=timings)
-    order = np.argsort(-cand.fused, kind="stable")
+    # equal scores go by collection and file, then by position in the file: an order that does not
+    # depend on where a sync put the rows
+    columns = index.columns
+    ids = np.asarray(cand.ids, dtype=np.int64)
+    where = columns.collection[ids].astype(np.int64) * len(columns.source_names) + columns.source[ids]
+    order = np.lexsort((ids, where, -cand.fused))
     matches = np.zeros(len(cand.ids), dtype=np.int64)
     if terms:
         norms = memo.normalized_texts
         matches = np.asarray(exact_match_counts([norms[int(i)] for i in cand.ids], terms, normalized=True))
-        order = np.lexsort((-cand.fused, -matches))  # most terms matched first, then fused score
+        order = np.lexsort((ids, where, -cand.fused, -matches))  # most terms matched first, then fused score
     window = COLLAPSE_WINDOW_PER_HIT * top_k + 10 if config.collapse else top_k
     rows = [int(cand.ids[i]) for i in order[:window]]
     if config.collapse:

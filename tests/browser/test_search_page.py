@@ -35,15 +35,15 @@ def test_search_shows_the_passage_with_its_place_and_highlights(page: Any, serve
     search(page, "what is inverted dropout")
     first = page.locator(RESULT).first
     assert first.locator(".rank").inner_text() == "1."
-    assert first.locator(".source").inner_text() == "ml/export/dropout.txt"
+    assert first.locator(".source").inner_text() == "ml/dropout.md"  # of equal copies, the first by path
     assert first.locator(".heading").inner_text() == "Regularization › Dropout"
     assert first.locator(".lines").inner_text() == "lines 1–5"
     assert re.fullmatch(r"score 0\.\d\d", first.locator(".score").inner_text())
     assert "Inverted dropout scales the kept activations" in first.locator(".passage").inner_text()
     marked = first.locator(".passage mark").all_inner_texts()
     assert {m.lower() for m in marked} == {"inverted", "dropout"}  # not "what" or "is"
-    assert first.locator(".also").inner_text() == "also in: ml/dropout.md:1-5"
-    assert first.locator("a.source").get_attribute("href") == NOTES_BASE_URL + "ml/export/dropout.txt#L1-L5"
+    assert first.locator(".also").inner_text() == "also in: ml/export/dropout.txt:1-5"
+    assert first.locator("a.source").get_attribute("href") == NOTES_BASE_URL + "ml/dropout.md#L1-L5"
     assert page.locator(RESULT).count() == 1  # the other passages are weak: folded away
     assert page.locator("#weak summary").inner_text() == "4 weaker matches"
     assert page.locator("#nothing").is_hidden() and page.locator("#error").is_hidden()

@@ -14,8 +14,10 @@ from click.testing import CliRunner
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexCorruptError, QueryError
 from semsearch.evaluation.queries import load_queries
-from semsearch.index.format import CURRENT, published_name
-from semsearch.index.loader import CHUNKS_FILE, load_current
+from semsearch.index.chunk_table import CHUNKS_FILE
+from semsearch.index.format import CURRENT, published_name, read_manifest
+from semsearch.index.loader import load_current
+from semsearch.index.segments import file_in_build
 from semsearch.indexing.build import build_index
 from semsearch.live import LiveIndex
 from semsearch.reading import chunking
@@ -109,7 +111,8 @@ def test_a_damaged_current_falls_back_and_never_hangs_or_echoes(tiny_notes: Path
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
 def test_a_build_file_that_is_not_a_plain_file_is_corrupt(tiny_index: Path, tmp_path: Path, name: str,
                                                           kind: str) -> None:
-    path = tiny_index / "builds" / published_name(tiny_index) / name
+    build_dir = tiny_index / "builds" / published_name(tiny_index)
+    path = build_dir / file_in_build(read_manifest(build_dir), name)
     path.unlink()
     if kind == "fifo":
         os.mkfifo(path)

@@ -19,31 +19,37 @@ from semsearch.errors import CORRUPT_MESSAGE, MISMATCH_MESSAGE, IndexBuildError
 from semsearch.index import format as store
 from semsearch.index import writer
 from semsearch.index.loader import load_current
+from semsearch.index.segments import file_in_build
 from semsearch.indexing.build import build_index
 from tests.api.conftest import MakeClient, assert_error, publish
 
 # every file the server reads, each verified against manifest.json before FAISS, json or numpy sees it
 # (these builds are small: every file is hashed whole on open; `index.verify`)
+# (segment files in the build's first segment: `segments.file_in_build`)
 SERVED_FILES = ["vectors.faiss", "chunks.jsonl", "chunk_offsets.npy", "chunk_columns.npz", "lexical.json",
-                "lexical_data.npy", "lexical_indices.npy", "lexical_indptr.npy", "sentences.npy", "sentence_owner.npy",
-                "glossary.json", "files.json", "manifest.json"]
+                "terms.json", "tf.npy", "tf_rows.npy", "tf_indptr.npy", "lengths.npy", "sentences.npy",
+                "sentence_owner.npy", "deleted.npz", "glossary.json", "files.json", "manifest.json"]
 DAMAGES = ["truncate", "flip"]
 
 
 def damage(path: Path, how: str) -> None:
+    """Damage this build's copy of the file (a new file in its place: a segment file can be a link
+    that other builds share)."""
     data = bytearray(path.read_bytes())
+    path.unlink()
     if how == "truncate":
         path.write_bytes(bytes(data[: len(data) // 2]))
     else:  # one flipped byte in the middle (inside a hash string, for manifest.json)
         middle = len(data) // 2
         if path.name == store.MANIFEST_FILE:
-            middle = data.index(b'"vectors.faiss": "') + 30
+            middle = data.index(b'vectors.faiss": "') + 30
         data[middle] ^= 0x01
         path.write_bytes(bytes(data))
 
 
 def build_path(index_dir: Path, build_id: str, name: str) -> Path:
-    return index_dir / store.BUILDS / build_id / name
+    build = index_dir / store.BUILDS / build_id
+    return build / file_in_build(store.read_manifest(build), name)
 
 
 @pytest.mark.parametrize("how", DAMAGES)
@@ -75,16 +81,16 @@ def test_a_damaged_only_build_is_refused_with_one_sentence(
 def test_damaged_files_never_crash_the_process(build_a: str, index_dir: Path, figures: dict[str, Any]) -> None:
     """`semsearch ask` on each damaged file, in a child process: one line on stderr, exit 1, never a
     signal (a segfault in FAISS would show as -11)."""
-    build = index_dir / store.BUILDS / build_a
     pristine = {name: build_path(index_dir, build_a, name).read_bytes() for name in SERVED_FILES}
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
     runs = 0
     for name in SERVED_FILES:
         for how in DAMAGES:
-            damage(build / name, how)
+            path = build_path(index_dir, build_a, name)
+            damage(path, how)
             result = subprocess.run([sys.executable, "-m", "services.main", "ask", "dropout"], env=env,
                                     capture_output=True, text=True, timeout=60)
-            (build / name).write_bytes(pristine[name])
+            path.write_bytes(pristine[name])
             assert result.returncode == 1, (name, how, result.returncode, result.stderr)
             lines = [line for line in result.stderr.splitlines() if line.strip()]
             assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
