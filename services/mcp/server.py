@@ -23,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from semsearch import Searcher, __version__
 from semsearch.errors import (
+    CALLER_FAILURES,
     NO_INDEX_MESSAGE,
-    CollectionAccessError,
     IndexNotFoundError,
-    QueryError,
     SemsearchError,
+    failure_of,
     public_message,
 )
 from semsearch.filters import Filter
@@ -128,7 +128,7 @@ def _schema(schema: dict[str, Any]) -> Any:
 def error_message(exc: SemsearchError) -> str:
     """The one sentence a client sees for a core error (index errors name no server path; their detail
     goes to the log)."""
-    if not isinstance(exc, QueryError | IndexNotFoundError | CollectionAccessError):
+    if failure_of(exc) not in CALLER_FAILURES and not isinstance(exc, IndexNotFoundError):
         logger.error("no index to serve: %s", exc)
     return public_message(exc)
 
