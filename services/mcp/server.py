@@ -19,9 +19,9 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
-from semsearch import Searcher, __version__
+from semsearch import Searcher, __version__, wire
 from semsearch.errors import (
     CALLER_FAILURES,
     NO_INDEX_MESSAGE,
@@ -32,7 +32,6 @@ from semsearch.errors import (
 )
 from semsearch.filters import Filter
 from semsearch.index.status import status_of
-from semsearch.links import note_url
 from semsearch.live import LiveIndex
 from semsearch.reading.excerpt import MAX_EXCERPT_BYTES, MAX_EXCERPT_LINES, Excerpt
 from semsearch.settings import Settings, get_settings
@@ -54,23 +53,14 @@ ScopeSource = Callable[[], frozenset[str] | None]  # the collections the caller 
 _NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 50}
 
 
-class Passage(BaseModel):
+class Passage(wire.Passage):
     """One passage, as `POST /query` returns it (keys the core adds later are passed through)."""
 
-    model_config = ConfigDict(extra="allow")
-
+    # the same keys as the API's, worded for an MCP client
     rank: int = Field(description="1-based position.")
-    score: float = Field(description="Higher is better.")
-    text: str
-    source: str = Field(description="The note's path relative to the notes folder.")
-    heading_path: list[str]
-    start_line: int = Field(description="First line of the passage in the note (1-based).")
-    end_line: int = Field(description="Last line of the passage (inclusive).")
     location: str | None = Field(None, description="Page, cell or paragraph of a PDF, notebook or Word file "
                                  "(`p.3 lines 4-12`, `cell 7`); null for text notes.")
-    chunk_id: str
     collection: str = Field("notes", description="The collection of the note (pass it to `get`).")
-    tags: list[str] = Field(default_factory=list, description="The note's tags, lowercase.")
     date: str | None = Field(None, description="The note's date (ISO).")
     also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
     url: str | None = Field(None, description="A link to the lines when SEMSEARCH_NOTES_BASE_URL is set.")
@@ -82,11 +72,9 @@ class BuildInfo(BaseModel):
     model: str = Field(description="The embedding model of the build.")
 
 
-class SearchOutput(BaseModel):
-    query: str = Field(description="The query as searched (trimmed).")
+class SearchOutput(wire.Answer[Passage]):
     searched_as: str = Field(description="What the query was embedded as (acronyms the notes define spelled out).")
     abstained: bool = Field(description="True when nothing in the notes answers the query confidently.")
-    results: list[Passage]
     index: BuildInfo
     timings_ms: dict[str, float]
 
@@ -229,10 +217,8 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None, *,
                            since=since, until=until)  # type: ignore[arg-type]
             result = current().search(query, top_k=top_k, source=source, filter=found,  # type: ignore[arg-type]
                                       visible=scope)
-            data = result.to_dict()
-            for item, hit in zip(data["results"], result.hits, strict=True):
-                item["url"] = note_url(settings.notes_base_url, hit)
-            return SearchOutput.model_validate(data)
+            return SearchOutput.model_validate({**result.to_dict(), "results": [
+                Passage.of(hit, settings.notes_base_url) for hit in result.hits]})
 
         try:
             with anyio.fail_after(settings.query_timeout):
