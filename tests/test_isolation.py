@@ -33,7 +33,7 @@ from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.settings import Settings
 from services.server import create_server_app
 from services.slack import create_slack_app
-from tests.api.test_api_server import serving
+from tests.servers import serving
 from tests.slack.conftest import FakeSlack, event_body, form, signed_request
 from tests.slack.conftest import fake_slack as fake_slack  # noqa: F401  (the fixture, for the Slack test)
 
