@@ -34,6 +34,12 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
 
 @pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    """The test's index directory (where SEMSEARCH_INDEX_DIR points; nothing built yet)."""
+    return tmp_path / "index"
+
+
+@pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder()
 
@@ -78,7 +84,6 @@ def tiny_notes(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tiny_index(tiny_notes: Path, tmp_path: Path, embedder: HashingEmbedder) -> Path:
-    index_dir = tmp_path / "index"
+def tiny_index(tiny_notes: Path, index_dir: Path, embedder: HashingEmbedder) -> Path:
     build_index(tiny_notes, index_dir, embedder)
     return index_dir

@@ -53,11 +53,6 @@ def notes(tmp_path: Path) -> Path:
     return write_notes(tmp_path / "notes", NOTES)
 
 
-@pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
-    return tmp_path / "index"
-
-
 def sync(notes: Path, index_dir: Path, embedder: CountingEmbedder, **options: object) -> BuildReport:
     embedder.texts.clear()
     embedder.calls = 0

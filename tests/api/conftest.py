@@ -63,11 +63,6 @@ def notes_b(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
-    return tmp_path / "index"
-
-
-@pytest.fixture
 def build_a(notes_a: Path, index_dir: Path) -> str:
     return publish(notes_a, index_dir)
 

@@ -13,7 +13,6 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, registered by import)
     NOTES_B,
     _hashing_model,
     build_a,
-    index_dir,
     notes_b,
     publish,
     write_notes,
