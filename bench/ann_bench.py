@@ -14,20 +14,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from synthetic import clustered
 
 import semsearch.index.vectors as ann
 from semsearch.evaluation.recall import recall_at_k
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def clustered(n: int, dim: int, *, seed: int, clusters: int = 1000) -> np.ndarray:
-    """Unit vectors around shared random centres (embedding-like; uniform noise is not)."""
-    centres = np.random.default_rng(1234).normal(size=(clusters, dim)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.normal(size=(n, dim)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
 
 
 def latencies(index: ann.VectorStore, queries: np.ndarray) -> tuple[float, float, np.ndarray]:

@@ -18,21 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from synthetic import clustered
 
 import semsearch.index.vectors as vectors
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SELECTIVITIES = (0.01, 0.1, 1.0)
 K = 10
-
-
-def clustered(n: int, dim: int, *, seed: int, clusters: int = 1000) -> np.ndarray:
-    """Unit vectors around shared random centres (a Gaussian mixture, embedding-like)."""
-    centres = np.random.default_rng(1234).normal(size=(clusters, dim)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.normal(size=(n, dim)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
 
 
 def timed(store: vectors.VectorStore, queries: np.ndarray,

@@ -49,7 +49,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -539,26 +539,24 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+# the steps shown as one row each, in this order: step -> (what, how its figures read)
+STEP_ROWS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
+    "generate": ("notes folder", lambda g: f"{g['files']:,} files, {g['bytes'] / 1e6:.1f} MB "
+                 f"({g['mean_bytes'] / 1e3:.1f} KB a file), generated in {g['seconds']:.1f} s"),
+    "build": ("first build", lambda b: f"{fmt(b['seconds'])} s, peak RSS {fmt(b['max_rss_mb'], 0)} MB"),
+    "resync": ("unchanged re-sync", lambda r: f"{fmt(r['seconds'])} s, peak RSS {fmt(r['max_rss_mb'], 0)} MB, "
+               f"new build written: {fmt(r['new_build'])}"),
+    "edit": ("one-file edit to searchable", lambda e: f"sync {fmt(e['sync_seconds'])} s, + ask "
+             f"{fmt(e['ask_seconds'])} s = {fmt(e['total_seconds'])} s; edited file top hit: {fmt(e['top_hit_ok'])}"),
+    "cold_ask": ("cold `ask`", lambda c: f"median {fmt(c['median_seconds'], 2)} s ({fmt(c['min_seconds'], 2)}-"
+                 f"{fmt(c['max_seconds'], 2)}, {len(c['runs'])} runs), peak RSS {fmt(c['max_rss_mb'], 0)} MB"),
+    "search": ("`search()` once loaded", lambda s: f"p50 {fmt(s['p50_ms'], 2)} ms, p99 {fmt(s['p99_ms'], 2)} ms "
+               f"({s['queries']} queries); `Searcher.open` {fmt(s['open_seconds'], 2)} s"),
+}
+
+
 def table(results: dict[str, Any]) -> str:
-    rows = []
-    g = results.get("generate", {})
-    if g:
-        rows.append(("notes folder", f"{g['files']:,} files, {g['bytes'] / 1e6:.1f} MB "
-                     f"({g['mean_bytes'] / 1e3:.1f} KB a file), generated in {g['seconds']:.1f} s"))
-    if b := results.get("build"):
-        rows.append(("first build", f"{fmt(b['seconds'])} s, peak RSS {fmt(b['max_rss_mb'], 0)} MB"))
-    if r := results.get("resync"):
-        rows.append(("unchanged re-sync", f"{fmt(r['seconds'])} s, peak RSS {fmt(r['max_rss_mb'], 0)} MB, "
-                     f"new build written: {fmt(r['new_build'])}"))
-    if e := results.get("edit"):
-        rows.append(("one-file edit to searchable", f"sync {fmt(e['sync_seconds'])} s, + ask {fmt(e['ask_seconds'])} s "
-                     f"= {fmt(e['total_seconds'])} s; edited file top hit: {fmt(e['top_hit_ok'])}"))
-    if c := results.get("cold_ask"):
-        rows.append(("cold `ask`", f"median {fmt(c['median_seconds'], 2)} s ({fmt(c['min_seconds'], 2)}-"
-                     f"{fmt(c['max_seconds'], 2)}, {len(c['runs'])} runs), peak RSS {fmt(c['max_rss_mb'], 0)} MB"))
-    if s := results.get("search"):
-        rows.append(("`search()` once loaded", f"p50 {fmt(s['p50_ms'], 2)} ms, p99 {fmt(s['p99_ms'], 2)} ms "
-                     f"({s['queries']} queries); `Searcher.open` {fmt(s['open_seconds'], 2)} s"))
+    rows = [(what, say(results[step])) for step, (what, say) in STEP_ROWS.items() if results.get(step)]
     for key in ("serve1", "serve4"):
         if v := results.get(key):
             rows.append((f"server, {v['workers']} worker{'s' if v['workers'] > 1 else ''}",

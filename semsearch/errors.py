@@ -1,5 +1,6 @@
 """The errors semsearch raises. The CLI shows `str(exc)`; edges that answer remote clients (API,
-Slack, MCP) show `public_message(exc)`, which names no server path.
+Slack, MCP) answer by `failure_of(exc)` (whose doing it is: an HTTP status, a tool error) and show
+`public_message(exc)`, which names no server path.
 
 SemsearchError
  ├─ QueryError            empty or too long query, top_k out of range
@@ -15,6 +16,8 @@ SemsearchError
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 
 class SemsearchError(Exception):
@@ -69,11 +72,34 @@ CORRUPT_MESSAGE = ("The published index failed its checksums and no earlier buil
 INTERNAL_MESSAGE = "Internal error; the server log has the details."
 
 
+Failure = Literal["query", "unknown", "forbidden", "unavailable", "internal"]
+"""What a failed request was, for an edge to answer in its own form: the caller's query or filter
+(`query`), a collection the build does not hold (`unknown`), one the caller may not see (`forbidden`),
+no usable index (`unavailable`), or anything else (`internal`)."""
+
+CALLER_FAILURES: frozenset[Failure] = frozenset({"query", "unknown", "forbidden"})
+"""The failures of the caller's own asking: their message (`str(exc)`) is shown as it is."""
+
+_FAILURES: tuple[tuple[type[SemsearchError], Failure], ...] = (  # the first kind that matches decides
+    (UnknownCollectionError, "unknown"),  # well formed, but naming what is not there
+    (QueryError, "query"),
+    (CollectionAccessError, "forbidden"),
+    (IndexNotFoundError, "unavailable"),
+    (IndexCorruptError, "unavailable"),
+    (IndexMismatchError, "unavailable"),
+)
+
+
+def failure_of(exc: SemsearchError) -> Failure:
+    """Which kind of failure `exc` is (anything not listed is `internal`)."""
+    return next((failure for kind, failure in _FAILURES if isinstance(exc, kind)), "internal")
+
+
 def public_message(exc: SemsearchError) -> str:
     """The one sentence a remote client is shown for `exc`: a QueryError's own message (it is about
     the client's input), else a fixed sentence per kind of error that names no server path (the
     detail, with paths, belongs in the server's log)."""
-    if isinstance(exc, QueryError | CollectionAccessError):
+    if failure_of(exc) in CALLER_FAILURES:
         return str(exc)
     if isinstance(exc, IndexNotFoundError):
         return NO_INDEX_MESSAGE

@@ -34,6 +34,12 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
 
 @pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    """The test's index directory (where SEMSEARCH_INDEX_DIR points; nothing built yet)."""
+    return tmp_path / "index"
+
+
+@pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder()
 
@@ -46,38 +52,38 @@ def notes_dir(tmp_path: Path) -> Path:
     return target
 
 
+def write_notes(root: Path, files: dict[str, str]) -> Path:
+    """Write each `path: text` of `files` under `root` (UTF-8), making folders; returns `root`."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def acronym_notes(tmp_path: Path) -> Path:
     """A note that explains VAE without naming it, one that defines the acronym, and a third."""
-    root = tmp_path / "acronyms"
-    root.mkdir()
-    (root / "models.md").write_text(
-        "# Models\n\n## Autoencoders\n\n"
-        "Variational autoencoder: maps pixels to a gaussian, blurry but similar images.\n")
-    (root / "links.md").write_text(
-        "# Reading\n\nA list of links about adversarial training and a VAE (variational autoencoder) tutorial.\n")
-    (root / "garden.md").write_text("# Garden\n\nWater tomatoes early in the morning.\n")
-    return root
+    return write_notes(tmp_path / "acronyms", {
+        "models.md": "# Models\n\n## Autoencoders\n\n"
+                     "Variational autoencoder: maps pixels to a gaussian, blurry but similar images.\n",
+        "links.md": "# Reading\n\nA list of links about adversarial training and a VAE (variational autoencoder) "
+                    "tutorial.\n",
+        "garden.md": "# Garden\n\nWater tomatoes early in the morning.\n",
+    })
 
 
 @pytest.fixture
 def tiny_notes(tmp_path: Path) -> Path:
     """Three small notes with distinct topics."""
-    root = tmp_path / "tiny"
-    root.mkdir()
-    (root / "keys.md").write_text(
-        "# Operations\n\n## Rotating API keys\n\nRotate API keys every 90 days with the vault CLI.\n"
-    )
-    (root / "dropout.md").write_text(
-        "---\ntitle: Regularization\ntags: [ml, keras]\n---\n# Dropout\n\n"
-        "Inverted dropout scales activations during training so testing needs no change.\n"
-    )
-    (root / "garden.txt").write_text("Tomatoes\n\nWater tomatoes early in the morning.\n")
-    return root
+    return write_notes(tmp_path / "tiny", {
+        "keys.md": "# Operations\n\n## Rotating API keys\n\nRotate API keys every 90 days with the vault CLI.\n",
+        "dropout.md": "---\ntitle: Regularization\ntags: [ml, keras]\n---\n# Dropout\n\n"
+                      "Inverted dropout scales activations during training so testing needs no change.\n",
+        "garden.txt": "Tomatoes\n\nWater tomatoes early in the morning.\n",
+    })
 
 
 @pytest.fixture
-def tiny_index(tiny_notes: Path, tmp_path: Path, embedder: HashingEmbedder) -> Path:
-    index_dir = tmp_path / "index"
+def tiny_index(tiny_notes: Path, index_dir: Path, embedder: HashingEmbedder) -> Path:
     build_index(tiny_notes, index_dir, embedder)
     return index_dir

@@ -33,7 +33,8 @@ from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.settings import Settings
 from services.server import create_server_app
 from services.slack import create_slack_app
-from tests.api.test_api_server import serving
+from tests.conftest import write_notes
+from tests.servers import serving
 from tests.slack.conftest import FakeSlack, event_body, form, signed_request
 from tests.slack.conftest import fake_slack as fake_slack  # noqa: F401  (the fixture, for the Slack test)
 
@@ -66,19 +67,12 @@ SCOPED_KEY, FULL_KEY = "work-key-0123456789", "full-key-0123456789"
 API_QUERIES, MCP_QUERIES, SLACK_QUERIES = 2500, 800, 300
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
-
-
 @pytest.fixture
 def index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
     index = tmp_path / "index"
-    build_index(write(tmp_path / "work", WORK), index, HashingEmbedder(), collection="work")
-    build_index(write(tmp_path / "home", HOME), index, HashingEmbedder(), collection="home")
+    build_index(write_notes(tmp_path / "work", WORK), index, HashingEmbedder(), collection="work")
+    build_index(write_notes(tmp_path / "home", HOME), index, HashingEmbedder(), collection="home")
     return index
 
 

@@ -17,8 +17,8 @@ The rules, which this table and the constants below encode:
 
         layer  part of semsearch/                  may import (besides itself)
         -----  ----------------------------------  --------------------------------------------
-          0    errors, records, links, version     base
-               (base)
+          0    errors, records, links, version,    base
+               wire (base)
           1    reading, embedders                  base (reading and embedders are one layer)
           2    index                               layers 0-1
           3    ranking, filters, query_syntax      layers 0-2 (and each other)
@@ -63,7 +63,7 @@ CORE_FORBIDDEN = ("services", *EDGE_FRAMEWORKS)
 COMPOSITION = ("services.main", "services.server")
 
 # (c) the core's layers: part of semsearch/ -> what it may import (besides itself)
-BASE = frozenset({"errors", "records", "links", "version"})
+BASE = frozenset({"errors", "records", "links", "version", "wire"})
 LAYER = {
     **dict.fromkeys(BASE, 0),
     "reading": 1,

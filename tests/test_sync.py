@@ -20,6 +20,7 @@ from semsearch.index.status import index_status
 from semsearch.indexing.build import BuildReport, build_index, index_lock
 from semsearch.search import Searcher
 from services.cli import main
+from tests.conftest import write_notes
 
 NOTES = {
     "ops/keys.md": "# Operations\n\n## Keys\n\nRotate API keys every 90 days with the vault CLI.\n\n"
@@ -49,16 +50,7 @@ class CountingEmbedder(HashingEmbedder):
 
 @pytest.fixture
 def notes(tmp_path: Path) -> Path:
-    root = tmp_path / "notes"
-    for name, text in NOTES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
-
-
-@pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
-    return tmp_path / "index"
+    return write_notes(tmp_path / "notes", NOTES)
 
 
 def sync(notes: Path, index_dir: Path, embedder: CountingEmbedder, **options: object) -> BuildReport:

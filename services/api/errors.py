@@ -17,17 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from semsearch.errors import (
-    NO_INDEX_MESSAGE,
-    CollectionAccessError,
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexNotFoundError,
-    QueryError,
-    SemsearchError,
-    UnknownCollectionError,
-    public_message,
-)
+from semsearch.errors import Failure, IndexNotFoundError, SemsearchError, failure_of, public_message
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +39,8 @@ CODES: dict[int, str] = {
 INTERNAL_MESSAGE = "Internal server error; the server log has the details."
 MAX_MESSAGE_CHARS = 500
 
-# Core errors -> HTTP status; anything else is a 500.
-STATUS: dict[type[SemsearchError], int] = {  # the first kind that matches decides
-    UnknownCollectionError: 404,  # well formed (schema-valid) but naming what is not there
-    QueryError: 422,
-    CollectionAccessError: 403,
-    IndexNotFoundError: 503,
-    IndexCorruptError: 503,
-    IndexMismatchError: 503,
-}
+# Core errors, by kind of failure (`semsearch.errors.failure_of`) -> HTTP status.
+STATUS: dict[Failure, int] = {"unknown": 404, "query": 422, "forbidden": 403, "unavailable": 503, "internal": 500}
 
 
 class ApiError(Exception):
@@ -119,16 +102,13 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
 
 async def semsearch_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SemsearchError)
-    status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 500)
-    if status in (403, 404, 422):
-        return error_response(status, str(exc))
-    if status == 503:
-        if not isinstance(exc, IndexNotFoundError):  # the detail (with paths) goes to the log only
-            logger.error("no index to serve: %s", exc)
-        message = public_message(exc) if isinstance(exc, IndexMismatchError | IndexCorruptError) else NO_INDEX_MESSAGE
-        return error_response(503, message)
-    logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-    return error_response(500, INTERNAL_MESSAGE)
+    failure = failure_of(exc)
+    if failure == "internal":
+        logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+        return error_response(500, INTERNAL_MESSAGE)
+    if failure == "unavailable" and not isinstance(exc, IndexNotFoundError):  # the detail (with paths): log only
+        logger.error("no index to serve: %s", exc)
+    return error_response(STATUS[failure], public_message(exc))
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,6 @@ from semsearch.errors import NO_INDEX_MESSAGE, IndexNotFoundError
 from semsearch.filters import Filter
 from semsearch.index.format import Manifest
 from semsearch.index.status import status_of
-from semsearch.links import note_url
 from semsearch.live import LiveIndex
 from semsearch.query_syntax import parse_query
 from semsearch.settings import Settings
@@ -124,8 +123,7 @@ def answer_query(body: QueryRequest, index: LiveIndex, settings: Settings,
     started = time.perf_counter()
     text, found = request_filter(body)
     result = index.searcher().search(text, top_k=body.top_k or settings.top_k, filter=found, visible=visible)
-    base_url = settings.notes_base_url
-    results = [ResultItem.model_validate({**hit.to_dict(), "url": note_url(base_url, hit)}) for hit in result.hits]
+    results = [ResultItem.of(hit, settings.notes_base_url) for hit in result.hits]
     timings = Timings.model_validate({**result.timings.to_dict(),
                                       "total": round((time.perf_counter() - started) * 1000, 3)})
     return QueryResponse(query=result.query, searched_as=result.searched_as, abstained=result.abstained,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSchema, field_validator
 
 from semsearch.search import QueryLimits
+from semsearch.wire import Answer, Passage
 
 
 class QueryFilters(BaseModel):
@@ -104,30 +105,8 @@ def limit_schema(openapi: dict[str, Any], limits: QueryLimits) -> dict[str, Any]
     return openapi
 
 
-class ResultItem(BaseModel):
+class ResultItem(Passage):
     """One passage (`semsearch.Hit.to_dict()`); keys the core adds later are passed through."""
-
-    model_config = ConfigDict(extra="allow")
-
-    rank: int = Field(description="1-based position after filtering.")
-    score: float = Field(description="Higher is better.")
-    text: str
-    source: str = Field(description="The note's path relative to the notes folder.")
-    heading_path: list[str]
-    start_line: int = Field(description="First line of the passage in the note (1-based).")
-    end_line: int = Field(description="Last line of the passage (inclusive).")
-    location: str | None = Field(None, description="Where the passage is in a PDF, notebook or Word file, as a "
-                                 "person counts: `p.3 lines 4-12`, `cell 7 lines 1-5`, `¶12`; null for text notes "
-                                 "(then start_line-end_line are the file's lines).")
-    chunk_id: str
-    collection: str = Field("notes", description="The collection the note belongs to (`source` is relative "
-                            "to its folder).")
-    tags: list[str] = Field(default_factory=list, description="The note's tags, lowercase.")
-    date: str | None = Field(None, description="The note's date (ISO), from its front matter or file time.")
-    also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage "
-                               "(`collection:source:lines` outside the default collection).")
-    url: str | None = Field(None, description="A link to the passage's lines in the notes when "
-                            "`SEMSEARCH_NOTES_BASE_URL` is set, else null.")
 
 
 class IndexInfo(BaseModel):
@@ -149,13 +128,7 @@ class Timings(BaseModel):
     total: float = Field(description="The whole request handler.")
 
 
-class QueryResponse(BaseModel):
-    query: str = Field(description="The query as searched (trimmed).")
-    searched_as: str = Field(description="What the query was embedded as: the query, with each acronym "
-                             "the notes define spelled out (`VAE (variational autoencoder)`).")
-    abstained: bool = Field(description="True when nothing in the notes answers the query confidently: "
-                            "no results, or the best one's score is under the abstention threshold.")
-    results: list[ResultItem]
+class QueryResponse(Answer[ResultItem]):
     index: IndexInfo
     timings_ms: Timings
 

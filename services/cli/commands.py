@@ -248,13 +248,24 @@ SOURCE_HELP = "Only passages of notes whose path matches this glob (ml/*.md) or 
 INDEX_DIR_HELP = "The index to answer from (default SEMSEARCH_INDEX_DIR, or the per-user data folder)."
 
 
+def ask_options(command: Callable[..., None]) -> Callable[..., None]:
+    """What `semsearch ask` and the `ask` command take: QUESTION, -k, --source, the filter flags,
+    --json and --index-dir."""
+    options: list[Callable[[Callable[..., None]], Callable[..., None]]] = [
+        click.argument("question"),
+        click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show."),
+        click.option("--source", help=SOURCE_HELP),
+        filter_options,
+        click.option("--json", "as_json", is_flag=True, help="One JSON object per passage."),
+        click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("ask")
-@click.argument("question")
-@click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
-@click.option("--source", help=SOURCE_HELP)
-@filter_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
-@click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP)
+@ask_options
 def ask_command(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None,
                 **filters: Any) -> None:
     """Answer QUESTION with ranked passages from your notes."""
@@ -340,12 +351,7 @@ main = command_group()
 
 
 @click.command()
-@click.argument("question")
-@click.option("-k", "--top-k", type=click.IntRange(1), help="Number of passages to show.")
-@click.option("--source", help=SOURCE_HELP)
-@filter_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per passage.")
-@click.option("--index-dir", type=click.Path(path_type=Path), help=INDEX_DIR_HELP)
+@ask_options
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and timings.")
 def ask(question: str, top_k: int | None, source: str | None, as_json: bool, index_dir: Path | None,
         verbose: bool, **filters: Any) -> None:

@@ -1,5 +1,5 @@
 """`create_mcp_server`: the tools `search`, `get` and `status` (and notes as `note://` resources) over
-a live index; `run_stdio`: what `semsearch mcp` runs.
+a live index; `run_stdio`: what `semsearch mcp` runs. What the tools return is in `outputs.py`.
 
 Each call asks the live index for its current searcher, so a build published while a client is
 connected answers that client's next call. Errors are tool errors (`isError`) with one sentence:
@@ -19,26 +19,26 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, WithJsonSchema
 
 from semsearch import Searcher, __version__
 from semsearch.errors import (
+    CALLER_FAILURES,
     NO_INDEX_MESSAGE,
-    CollectionAccessError,
     IndexNotFoundError,
-    QueryError,
     SemsearchError,
+    failure_of,
     public_message,
 )
 from semsearch.filters import Filter
 from semsearch.index.status import status_of
-from semsearch.links import note_url
 from semsearch.live import LiveIndex
 from semsearch.reading.excerpt import MAX_EXCERPT_BYTES, MAX_EXCERPT_LINES, Excerpt
 from semsearch.settings import Settings, get_settings
 from semsearch.wiring import open_live_index, query_limits
 
 from . import notes
+from .outputs import BuildInfo, FileProblem, GetOutput, Passage, SearchOutput, StatusOutput, render_search
 
 logger = logging.getLogger(__name__)
 
@@ -54,72 +54,6 @@ ScopeSource = Callable[[], frozenset[str] | None]  # the collections the caller 
 _NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 50}
 
 
-class Passage(BaseModel):
-    """One passage, as `POST /query` returns it (keys the core adds later are passed through)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    rank: int = Field(description="1-based position.")
-    score: float = Field(description="Higher is better.")
-    text: str
-    source: str = Field(description="The note's path relative to the notes folder.")
-    heading_path: list[str]
-    start_line: int = Field(description="First line of the passage in the note (1-based).")
-    end_line: int = Field(description="Last line of the passage (inclusive).")
-    location: str | None = Field(None, description="Page, cell or paragraph of a PDF, notebook or Word file "
-                                 "(`p.3 lines 4-12`, `cell 7`); null for text notes.")
-    chunk_id: str
-    collection: str = Field("notes", description="The collection of the note (pass it to `get`).")
-    tags: list[str] = Field(default_factory=list, description="The note's tags, lowercase.")
-    date: str | None = Field(None, description="The note's date (ISO).")
-    also_in: list[str] = Field(default_factory=list, description="Other notes with the same passage.")
-    url: str | None = Field(None, description="A link to the lines when SEMSEARCH_NOTES_BASE_URL is set.")
-
-
-class BuildInfo(BaseModel):
-    build_id: str
-    built_at: str = Field(description="When the build was made (ISO 8601, UTC).")
-    model: str = Field(description="The embedding model of the build.")
-
-
-class SearchOutput(BaseModel):
-    query: str = Field(description="The query as searched (trimmed).")
-    searched_as: str = Field(description="What the query was embedded as (acronyms the notes define spelled out).")
-    abstained: bool = Field(description="True when nothing in the notes answers the query confidently.")
-    results: list[Passage]
-    index: BuildInfo
-    timings_ms: dict[str, float]
-
-
-class GetOutput(BaseModel):
-    collection: str = "notes"
-    source: str
-    start_line: int
-    end_line: int
-    text: str = Field(description="The lines, joined with newlines.")
-    line_count: int = Field(description="Lines in the whole note.")
-    changed_since_build: bool = Field(description="The note was edited after the build: lines may not match "
-                                      "the passages' citations any more.")
-    build_id: str
-
-
-class FileProblem(BaseModel):
-    source: str
-    status: str = Field(description="`skipped` or `failed`.")
-    reason: str
-
-
-class StatusOutput(BaseModel):
-    index: BuildInfo
-    age_seconds: float = Field(description="Seconds since the build was made.")
-    file_count: int
-    chunk_count: int
-    embedded: int = Field(description="Chunks embedded by this build.")
-    reused: int = Field(description="Chunks whose vectors came from the previous build.")
-    not_indexed: list[FileProblem] = Field(description="Files skipped or failed, with the reason.")
-    removed: list[str] = Field(description="Files of the previous build that are gone.")
-
-
 def _schema(schema: dict[str, Any]) -> Any:
     """A parameter the core validates (so its messages are the CLI's and API's), with this JSON schema."""
     return WithJsonSchema(schema)
@@ -128,7 +62,7 @@ def _schema(schema: dict[str, Any]) -> Any:
 def error_message(exc: SemsearchError) -> str:
     """The one sentence a client sees for a core error (index errors name no server path; their detail
     goes to the log)."""
-    if not isinstance(exc, QueryError | IndexNotFoundError | CollectionAccessError):
+    if failure_of(exc) not in CALLER_FAILURES and not isinstance(exc, IndexNotFoundError):
         logger.error("no index to serve: %s", exc)
     return public_message(exc)
 
@@ -140,24 +74,6 @@ def _error(message: str) -> CallToolResult:
 def _result(model: BaseModel, text: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)],
                           structured_content=model.model_dump(mode="json"))
-
-
-def render_search(out: SearchOutput) -> str:
-    """The compact text form: one block per passage, cited as `source:start-end`."""
-    head = f"build {out.index.build_id}; searched as: {out.searched_as}"
-    if out.abstained:
-        head += "\n(abstained: nothing in the notes answers this confidently)"
-    blocks = [head]
-    for p in out.results:
-        heading = " › ".join(p.heading_path)
-        place = f"{p.source} {p.location}" if p.location else f"{p.source}:{p.start_line}-{p.end_line}"
-        place = place if p.collection == "notes" else f"{p.collection}:{place}"
-        title = f"[{p.rank}] {place}" + (f" ({heading})" if heading else "")
-        title += f" score {p.score:.3f}" + (f"; also in {', '.join(p.also_in)}" if p.also_in else "")
-        blocks.append(f"{title}\n{p.text}")
-    if not out.results:
-        blocks.append("No passages.")
-    return "\n\n".join(blocks)
 
 
 class NotesServer(MCPServer[Any]):
@@ -229,10 +145,8 @@ def create_mcp_server(index: IndexSource, settings: Settings | None = None, *,
                            since=since, until=until)  # type: ignore[arg-type]
             result = current().search(query, top_k=top_k, source=source, filter=found,  # type: ignore[arg-type]
                                       visible=scope)
-            data = result.to_dict()
-            for item, hit in zip(data["results"], result.hits, strict=True):
-                item["url"] = note_url(settings.notes_base_url, hit)
-            return SearchOutput.model_validate(data)
+            return SearchOutput.model_validate({**result.to_dict(), "results": [
+                Passage.of(hit, settings.notes_base_url) for hit in result.hits]})
 
         try:
             with anyio.fail_after(settings.query_timeout):

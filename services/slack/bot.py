@@ -20,12 +20,12 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from semsearch import Searcher
 from semsearch.errors import (
-    CollectionAccessError,
+    CALLER_FAILURES,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
-    QueryError,
     SemsearchError,
+    failure_of,
 )
 from semsearch.query_syntax import parse_query
 from semsearch.settings import Settings
@@ -147,12 +147,12 @@ class Answerer:
         try:
             parsed = parse_query(question)
             result = self.searcher().search(parsed.text, top_k=self.top_k, filter=parsed.filter, visible=visible)
-        except (QueryError, CollectionAccessError) as exc:
-            message = f":warning: {exc}"
-            return message, text_blocks(message)
         except SemsearchError as exc:
-            logger.error("search failed: %s", exc)
-            message = unavailable_message(exc)
+            if failure_of(exc) in CALLER_FAILURES:
+                message = f":warning: {exc}"
+            else:
+                logger.error("search failed: %s", exc)
+                message = unavailable_message(exc)
             return message, text_blocks(message)
         logger.info("answered with %d passage(s)%s", len(result.hits), " (abstained)" if result.abstained else "")
         return answer_text(question, result.hits, abstained=result.abstained), answer_blocks(

@@ -15,6 +15,7 @@ from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.indexing.build import build_index
 from semsearch.settings import Settings
 from services.api import create_app
+from tests.conftest import write_notes
 
 NOTES_A = {
     "alpha/dropout.md": "# Dropout\n\nInverted dropout scales activations during training.\n",
@@ -28,13 +29,6 @@ NOTES_B = {
 }
 MakeClient = Callable[..., TestClient]
 LOCAL = "http://127.0.0.1:8000"  # a keyless server answers only to its own names (services/api/origin.py)
-
-
-def write_notes(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
 
 
 def publish(notes: Path, index_dir: Path) -> str:
@@ -66,11 +60,6 @@ def notes_a(tmp_path: Path) -> Path:
 @pytest.fixture
 def notes_b(tmp_path: Path) -> Path:
     return write_notes(tmp_path / "notes-b", NOTES_B)
-
-
-@pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
-    return tmp_path / "index"
 
 
 @pytest.fixture

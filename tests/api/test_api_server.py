@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +23,9 @@ from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.settings import Settings
 from services.api import create_app
 from services.main import main
+from tests.servers import serve_process, serving
 
 from .conftest import NOTES_A, NOTES_B, publish
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run `app` with uvicorn in a thread on a socket bound to 127.0.0.1 (never anything else)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def test_concurrent_queries_while_a_new_build_is_published(
@@ -145,37 +122,14 @@ def test_semsearch_serve_logs_each_request_and_stops_cleanly_on_sigterm(
 ) -> None:
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir)}
     command = [sys.executable, "-c", "from services.main import main; main()", "serve", "--port", "0"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            log.append(line)
-            lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        port = None
-        while port is None:
-            match = re.search(r"running on http://127\.0\.0\.1:(\d+)", lines.get(timeout=20))
-            port = int(match.group(1)) if match else None
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+    with serve_process(command, env) as served:
+        with httpx.Client(base_url=served.url, timeout=10) as http:
             assert http.get("/readyz").status_code == 200
             assert http.post("/query", json={"query": "zebra giraffe question"}).status_code == 200
-        proc.send_signal(signal.SIGTERM)
+        served.proc.send_signal(signal.SIGTERM)
         # uvicorn finishes its graceful shutdown, then re-raises the signal it caught
-        assert proc.wait(timeout=15) in (0, -signal.SIGTERM)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(5)
-    assert proc.stderr is not None
-    proc.stderr.close()
-    text = "".join(log)
+        assert served.proc.wait(timeout=15) in (0, -signal.SIGTERM)
+    text = served.text
     assert re.search(r"POST /query 200 \d+\.\dms", text), text
     assert "GET /readyz 200" in text
     assert f"semsearch.live: serving build {build_a}" in text  # which build is served is in the log

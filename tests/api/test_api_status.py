@@ -15,9 +15,9 @@ from semsearch.indexing.build import build_index
 from semsearch.indexing.watch import watch_notes
 from semsearch.settings import Settings
 from services.api import create_app
+from tests.servers import serving
 
 from .conftest import MakeClient, assert_error, publish
-from .test_api_server import serving
 
 KEY = "k-status-7d41"
 

@@ -17,7 +17,7 @@ import pytest
 from semsearch.settings import Settings
 from services.api import create_app
 from tests.api.conftest import publish, write_notes
-from tests.api.test_api_server import serving
+from tests.servers import serving
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright downloads no browser
 NOTES_BASE_URL = "https://notes.example/blob/main/"

@@ -8,8 +8,8 @@ from typing import Any
 from semsearch.settings import Settings
 from services.api import create_app
 from tests.api.conftest import publish, write_notes
-from tests.api.test_api_server import serving
 from tests.formats.documents import write_pdf
+from tests.servers import serving
 
 from .conftest import ABSTAIN_THRESHOLD, NOTES_BASE_URL
 from .test_search_page import RESULT, search

@@ -16,7 +16,7 @@ from semsearch.records import Chunk, Hit, Location, Note
 from semsearch.settings import Settings
 from services.api import create_app
 from services.cli.output import format_hit, format_status
-from services.mcp.server import Passage
+from services.mcp.outputs import Passage
 from services.slack.formatting import hit_blocks
 
 from .conftest import Build

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from mcp.types import CallToolResult
 
-from tests.api.conftest import NOTES_A, NOTES_B, publish, write_notes
+from tests.api.conftest import (  # noqa: F401  (fixtures, registered by import)
+    NOTES_A,
+    NOTES_B,
+    _hashing_model,
+    build_a,
+    notes_b,
+    publish,
+    write_notes,
+)
 
 __all__ = ["NOTES_A", "NOTES_B", "publish", "text_of", "tool_error", "write_notes"]
 
@@ -32,29 +40,10 @@ def hits(result: CallToolResult) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.fixture(autouse=True)
-def _hashing_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
-
-
 @pytest.fixture
 def notes_a(tmp_path: Path) -> Path:
+    """The API tests' folder A, with a link that leads outside it (`build_a` builds this one here)."""
     root = write_notes(tmp_path / "notes-a", NOTES_A)
     (tmp_path / "outside.md").write_text("# Outside\n\nNot a note of the folder.\n", encoding="utf-8")
     (root / "escape.md").symlink_to(tmp_path / "outside.md")
     return root
-
-
-@pytest.fixture
-def notes_b(tmp_path: Path) -> Path:
-    return write_notes(tmp_path / "notes-b", NOTES_B)
-
-
-@pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
-    return tmp_path / "index"
-
-
-@pytest.fixture
-def build_a(notes_a: Path, index_dir: Path) -> str:
-    return publish(notes_a, index_dir)

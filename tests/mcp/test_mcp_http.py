@@ -16,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from semsearch.settings import Settings
 from services.server import create_server_app
-from tests.api.test_api_server import serving
+from tests.servers import serving
 
 from .checks import check_bad_input, check_get_matches_the_file, check_status, check_tools
 from .conftest import hits, publish

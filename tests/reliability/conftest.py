@@ -11,7 +11,6 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, registered by import)
     _hashing_model,
     build_a,
     client,
-    index_dir,
     make_client,
     make_settings,
     notes_a,

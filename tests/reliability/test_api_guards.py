@@ -21,7 +21,7 @@ from services.api import auth as auth_module
 from services.api import create_app
 from services.api.ratelimit import RateLimiter
 from tests.api.conftest import MakeClient, assert_error, publish
-from tests.api.test_api_server import serving
+from tests.servers import serving
 
 READ_KEY, ADMIN_KEY, OTHER_KEY = "read-key-7d2e", "admin-key-91c4", "other-key-5b0a"
 QUERY = {"query": "dropout"}

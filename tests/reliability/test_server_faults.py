@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import queue
-import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -20,8 +17,8 @@ import httpx
 from semsearch.settings import Settings
 from services.api import create_app
 from tests.api.conftest import NOTES_A, NOTES_B, publish
-from tests.api.test_api_server import serving
 from tests.conftest import REPO
+from tests.servers import serve_process, serving
 
 CLIENTS = 50
 SWAPS = 6
@@ -82,52 +79,27 @@ def test_sigterm_under_load_finishes_in_flight_requests_then_exits(
     env = {**os.environ, "SEMSEARCH_MODEL": "hashing", "SEMSEARCH_INDEX_DIR": str(index_dir),
            "SLOW_QUERY_SECONDS": "1.5", "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "tests.reliability.slow_serve", "serve", "--port", "0"]
-    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            log.append(line)
-            lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
     in_flight = 16
-    try:
-        port = None
-        while port is None:
-            match = re.search(r"running on http://127\.0\.0\.1:(\d+)", lines.get(timeout=30))
-            port = int(match.group(1)) if match else None
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=30, limits=httpx.Limits(max_connections=in_flight)) as http:
+    with serve_process(command, env, cwd=REPO, start_timeout=30) as served:
+        with httpx.Client(base_url=served.url, timeout=30, limits=httpx.Limits(max_connections=in_flight)) as http:
             assert http.get("/readyz").status_code == 200
             with ThreadPoolExecutor(max_workers=in_flight) as pool:
                 pending = [pool.submit(http.post, "/query", json={"query": f"dropout {i}"}) for i in range(in_flight)]
                 time.sleep(0.5)  # all of them are inside the 1.5 s embedding now
                 signalled = time.monotonic()
-                proc.send_signal(signal.SIGTERM)
+                served.proc.send_signal(signal.SIGTERM)
                 statuses = [p.result().status_code for p in pending]
-        code = proc.wait(timeout=30)
+        code = served.proc.wait(timeout=30)
         exit_seconds = time.monotonic() - signalled
         refused = False
         try:
-            httpx.get(f"{url}/healthz", timeout=2)
+            httpx.get(f"{served.url}/healthz", timeout=2)
         except httpx.ConnectError:
             refused = True
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        reader.join(5)
-        assert proc.stderr is not None
-        proc.stderr.close()
     assert statuses == [200] * in_flight
     assert code in (0, -signal.SIGTERM)
     assert refused  # nothing listens any more
-    text = "".join(log)
+    text = served.text
     assert "semsearch API stopped" in text and "Traceback" not in text
     figures.update(in_flight_at_sigterm=in_flight, completed=statuses.count(200), exit_code=code,
                    exit_s=round(exit_seconds, 2))

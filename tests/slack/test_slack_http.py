@@ -20,7 +20,7 @@ from services.server.app import create_server_app
 from services.slack import create_slack_app
 from services.slack.dedup import SeenEvents
 from services.slack.transport import EVENTS_PATH, create_http_app
-from tests.api.test_api_server import serving
+from tests.servers import serving
 
 from .conftest import RETRIEVAL, SIGNING_SECRET, FakeSlack, command_body, event_body, sign
 
