@@ -517,10 +517,11 @@ def measure_server(workers: int, index: Path, env: dict[str, str], cwd: Path, ti
 def measure_disk(index: Path) -> dict[str, Any]:
     build = current_build(index)
     files = {p.relative_to(build).as_posix(): p.stat().st_size for p in sorted(build.rglob("*")) if p.is_file()}
-    index_total = sum(p.stat().st_size for p in index.rglob("*") if p.is_file())
+    inodes = {(st.st_dev, st.st_ino): st.st_size for p in index.rglob("*") if p.is_file() for st in [p.stat()]}
+    index_total = sum(inodes.values())  # a segment file linked into several builds counts once
     manifest = json.loads((build / "manifest.json").read_text())
-    owners = build / "sentence_owner.npy"
-    sentences = int(np.load(owners, mmap_mode="r").shape[0]) if owners.exists() else None
+    owners = sorted(build.rglob("sentence_owner.npy"))
+    sentences = sum(int(np.load(o, mmap_mode="r").shape[0]) for o in owners) if owners else None
     return {"build_id": build.name, "chunks": manifest.get("chunk_count"), "indexed_files": manifest.get("file_count"),
             "sentences": sentences, "total_mb": sum(files.values()) / 1e6,
             "files_mb": {k: v / 1e6 for k, v in files.items()},

@@ -8,6 +8,7 @@ edges. A build of one segment with nothing deleted uses that segment's own objec
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
@@ -31,12 +32,14 @@ class RowMap:
     sizes: tuple[int, ...]
     live: tuple[IdArray | None, ...]
     offsets: IdArray = field(init=False)
+    _starts: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         counts = [size if live is None else len(live) for size, live in zip(self.sizes, self.live, strict=True)]
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         object.__setattr__(self, "offsets", offsets)
+        object.__setattr__(self, "_starts", offsets.tolist())
 
     @classmethod
     def of(cls, sizes: Sequence[int], deleted: Sequence[np.ndarray]) -> RowMap:
@@ -63,6 +66,15 @@ class RowMap:
         at: IdArray = np.asarray(rows, dtype=np.int64) - self.offsets[segment]
         live = self.live[segment]
         return at if live is None else np.asarray(live[at], dtype=np.int64)
+
+    def place(self, row: int) -> tuple[int, int]:
+        """(segment, its own row) of build row `row` (IndexError outside the build)."""
+        if not 0 <= row < self.size:
+            raise IndexError("chunk row out of range")
+        segment = bisect.bisect_right(self._starts, row) - 1
+        at = row - self._starts[segment]
+        live = self.live[segment]
+        return segment, at if live is None else int(live[at])
 
     def split(self, rows: IdArray) -> Iterator[tuple[int, np.ndarray, IdArray]]:
         """For each segment holding some of `rows`: (segment, where in `rows` they are, its own rows)."""
@@ -96,12 +108,8 @@ class CombinedChunks(Sequence[Chunk]):
     def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
-        row = int(row) + (len(self) if int(row) < 0 else 0)
-        if not 0 <= row < len(self):
-            raise IndexError("chunk row out of range")
-        for segment, _, local in self._rows.split(np.asarray([row])):
-            return self._segments[segment].chunks[int(local[0])]
-        raise IndexError("chunk row out of range")
+        segment, local = self._rows.place(int(row) + (len(self) if int(row) < 0 else 0))
+        return self._segments[segment].chunks[local]
 
     def __iter__(self) -> Iterator[Chunk]:
         for s, segment in enumerate(self._segments):
@@ -115,9 +123,8 @@ class CombinedChunks(Sequence[Chunk]):
     __hash__ = None  # type: ignore[assignment]
 
     def line(self, row: int) -> bytes:
-        for segment, _, local in self._rows.split(np.asarray([row])):
-            return self._segments[segment].chunks.line(int(local[0]))
-        raise IndexError("chunk row out of range")
+        segment, local = self._rows.place(row)
+        return self._segments[segment].chunks.line(local)
 
 
 def _merge(pieces: list[tuple[FloatArray, IdArray]], queries: int, k: int) -> tuple[FloatArray, IdArray]:

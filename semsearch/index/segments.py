@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,15 +58,21 @@ class SegmentData:
     counts: TermCounts
     sentences: tuple[FloatArray, np.ndarray] | None
 
-    def files(self, dim: int, store: VectorStore | None = None) -> tuple[dict[str, bytes], str]:
-        """(the segment's files, names relative to its folder; its vector store's description).
-        `store`: an empty store to fill instead of the one chosen by size."""
+    def files(self, dim: int, store: VectorStore | None = None) -> tuple[str, Iterator[tuple[str, bytes]]]:
+        """(its vector store's description; the segment's files, names relative to its folder, made
+        one at a time). `store`: an empty store to fill instead of the one chosen by size."""
         rows = len(self.lines)
-        store = store or new_store(dim, rows)
-        store.add(np.arange(rows, dtype=np.int64), np.reshape(self.vectors, (rows, dim)))
-        files = {**table_files(self.lines), VECTORS_FILE: store.to_bytes(), **self.counts.to_files(),
-                 **(sentence_files(*self.sentences) if self.sentences is not None else {})}
-        return files, store.describe()
+        filled = store or new_store(dim, rows)
+        filled.add(np.arange(rows, dtype=np.int64), np.reshape(self.vectors, (rows, dim)))
+
+        def made() -> Iterator[tuple[str, bytes]]:
+            yield from table_files(self.lines).items()
+            yield VECTORS_FILE, filled.to_bytes()
+            yield from self.counts.to_files().items()
+            if self.sentences is not None:
+                yield from sentence_files(*self.sentences).items()
+
+        return filled.describe(), made()
 
 
 @dataclass(frozen=True, slots=True)

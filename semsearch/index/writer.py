@@ -168,53 +168,56 @@ def _write(index_dir: Path, previous: Index | None, linked: list[Segment],
     rows = len(columns.source)
     try:
         build_dir.mkdir(parents=True)
-        blobs: dict[str, bytes] = {}
+        written: dict[str, tuple[str, int, str]] = {}  # name -> (sha256, size, edges) of each new file
+
+        def put(name: str, data: bytes) -> None:  # one file at a time: a build is never all in memory
+            write_durably(build_dir / name, data)
+            written[name] = (sha256(data), len(data), edges_digest(data))
+
         entries: list[dict[str, Any]] = []
         linked_names: list[str] = []
         for segment in linked:
             assert previous is not None
             entries.append(next(e for e in previous.manifest.segments if e["name"] == segment.name))
             prefix = segment_path(segment.name, "")
-            linked_names += [name for name in previous.manifest.files if name.startswith(prefix)]
+            names = [name for name in previous.manifest.files if name.startswith(prefix)]
             (build_dir / prefix).mkdir(parents=True)
-            for name in linked_names:
-                if name.startswith(prefix):
-                    _link(previous.path / name, build_dir / name)
+            for name in names:
+                _link(previous.path / name, build_dir / name)
+            linked_names += names
         for data, store in new:
             name = new_segment_name()
-            files, description = data.files(dim, store)
-            blobs.update({segment_path(name, file): raw for file, raw in files.items()})
-            entries.append({"name": name, "rows": len(data.lines), "vector_store": description})
             (build_dir / SEGMENTS / name).mkdir(parents=True)
-        glossary = counts.glossary()
-        blobs.update({
-            COLUMNS_FILE: columns.to_bytes(),
-            LEXICAL_FILE: previous.lexical.parameters_json() if previous is not None else lexical_parameters(),
-            GLOSSARY_FILE: glossary.to_json(),
-            GLOSSARY_COUNTS_FILE: counts.to_json(),
-            DELETED_FILE: deletions_file(deleted),
-            FILES_FILE: (meta.files or BuildFiles([])).to_json(),
-        })
-        for name, blob in blobs.items():
-            write_durably(build_dir / name, blob)
+            description, files = data.files(dim, store)
+            for file, raw in files:
+                put(segment_path(name, file), raw)
+            entries.append({"name": name, "rows": len(data.lines), "vector_store": description})
+        put(COLUMNS_FILE, columns.to_bytes())
+        put(LEXICAL_FILE, previous.lexical.parameters_json() if previous is not None else lexical_parameters())
+        put(GLOSSARY_FILE, counts.glossary().to_json())
+        put(GLOSSARY_COUNTS_FILE, counts.to_json())
+        put(DELETED_FILE, deletions_file(deleted))
+        put(FILES_FILE, (meta.files or BuildFiles([])).to_json())
         old = previous.manifest if previous is not None else None
+
+        def recorded(part: int) -> dict[str, Any]:
+            return {**{n: getattr(old, ("files", "sizes", "edges")[part])[n] for n in linked_names if old},
+                    **{n: facts[part] for n, facts in written.items()}}
+
         manifest = Manifest(
             build_id=build_id, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             model_name=meta.model_name, dim=dim, chunk_count=rows, file_count=meta.file_count,
-            chunking=meta.chunking,
-            files={**{n: old.files[n] for n in linked_names if old}, **{n: sha256(d) for n, d in blobs.items()}},
-            vector_store=entries[-1]["vector_store"] if entries else "", notes_dir=meta.notes_dir,
+            chunking=meta.chunking, files=recorded(0),
+            vector_store=entries[0]["vector_store"] if entries else "", notes_dir=meta.notes_dir,
             semsearch_version=__version__, collections=dict(meta.collections or {}),
-            sizes={**{n: old.sizes[n] for n in linked_names if old}, **{n: len(d) for n, d in blobs.items()}},
-            edges={**{n: old.edges[n] for n in linked_names if old}, **{n: edges_digest(d) for n, d in blobs.items()}},
-            segments=entries,
+            sizes=recorded(1), edges=recorded(2), segments=entries,
         )
         write_durably(build_dir / MANIFEST_FILE, manifest.to_json())
         for folder in {build_dir / SEGMENTS / e["name"] for e in entries}:
             fsync_dir(folder)
         fsync_dir(build_dir / SEGMENTS)
         fsync_dir(build_dir)
-        verify_build(build_dir, only=set(blobs))  # read every new file back, whole, before anyone sees it
+        verify_build(build_dir, only=set(written))  # read every new file back, whole, before anyone sees it
         load_index(build_dir)
         publish(index_dir, build_id)
     except BaseException as exc:

@@ -158,6 +158,8 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
         outside[allowed] = False
         bm25[outside] = 0.0
     positive = np.flatnonzero(bm25 > 0)
+    if len(positive) > k > 0:  # the k best (ties to the lower row), without sorting every match
+        positive = positive[bm25[positive] >= np.partition(bm25[positive], -k)[-k]]
     top = positive[np.argsort(-bm25[positive], kind="stable")[:k]]
     lexical_ids = [int(i) for i in top]
     _add(timings, "lexical", started)
