@@ -120,6 +120,42 @@ def write_durably(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+class _Summing:
+    """A file being written, and the sha256, size and edges of what went into it."""
+
+    def __init__(self, handle: Any, edge: int) -> None:
+        self.handle, self.edge = handle, edge
+        self.digest, self.size = hashlib.sha256(), 0
+        self.head, self.tail = b"", b""
+
+    def write(self, data: bytes | memoryview) -> int:
+        data = bytes(data)
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        if len(self.head) < self.edge:
+            self.head += data[: self.edge - len(self.head)]
+        self.tail = (self.tail + data[-self.edge:])[-self.edge:]
+        return len(data)
+
+
+def write_array_durably(path: Path, array: Any, edge: int) -> tuple[str, int, str]:
+    """Save `array` as a `.npy` file without a copy of it in memory; (sha256, size, sha256 of the
+    first and last `edge` bytes: the whole file's when it is no longer than 2 * edge)."""
+    import numpy as np
+
+    with open(path, "wb") as handle:
+        summing = _Summing(handle, edge)
+        np.lib.format.write_array(summing, np.ascontiguousarray(array), allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if summing.size > 2 * edge:
+        edges = sha256(summing.head + summing.tail)
+    else:
+        edges = sha256(path.read_bytes())
+    return summing.digest.hexdigest(), summing.size, edges
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

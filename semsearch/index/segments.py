@@ -58,14 +58,15 @@ class SegmentData:
     counts: TermCounts
     sentences: tuple[FloatArray, np.ndarray] | None
 
-    def files(self, dim: int, store: VectorStore | None = None) -> tuple[str, Iterator[tuple[str, bytes]]]:
+    def files(self, dim: int, store: VectorStore | None = None
+              ) -> tuple[str, Iterator[tuple[str, bytes | np.ndarray]]]:
         """(its vector store's description; the segment's files, names relative to its folder, made
         one at a time). `store`: an empty store to fill instead of the one chosen by size."""
         rows = len(self.lines)
         filled = store or new_store(dim, rows)
         filled.add(np.arange(rows, dtype=np.int64), np.reshape(self.vectors, (rows, dim)))
 
-        def made() -> Iterator[tuple[str, bytes]]:
+        def made() -> Iterator[tuple[str, bytes | np.ndarray]]:
             yield from table_files(self.lines).items()
             yield VECTORS_FILE, filled.to_bytes()
             yield from self.counts.to_files().items()

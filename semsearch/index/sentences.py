@@ -53,13 +53,19 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes]:
-    """The extra build files holding the sentence vectors and their owners (int32). The vectors are
-    rounded to float16 (what ranking was measured with) and stored as float32, so that a mapped
-    file is searched as is: converting float16 rows per query cost more than the search saved."""
-    rounded = np.asarray(vectors, dtype=np.float16).astype(np.float32)
-    return {SENTENCES_FILE: _npy(rounded),
-            SENTENCE_OWNER_FILE: _npy(np.asarray(owner, dtype=np.int32))}
+ROUNDING_ROWS = 1 << 16  # rows rounded at a time (no second copy of every sentence vector)
+
+
+def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes | np.ndarray]:
+    """The extra build files holding the sentence vectors and their owners (int32), as arrays to
+    save. The vectors are rounded to float16 (what ranking was measured with) and stored as float32,
+    so that a mapped file is searched as is: converting float16 rows per query cost more than the
+    search saved. A float32 `vectors` is rounded in place."""
+    rounded = vectors if vectors.dtype == np.float32 and vectors.flags.writeable else vectors.astype(np.float32)
+    for start in range(0, len(rounded), ROUNDING_ROWS):
+        block = rounded[start:start + ROUNDING_ROWS]
+        block[...] = block.astype(np.float16)
+    return {SENTENCES_FILE: rounded, SENTENCE_OWNER_FILE: np.asarray(owner, dtype=np.int32)}
 
 
 @dataclass(frozen=True, slots=True)

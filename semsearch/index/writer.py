@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import IndexBuildError
 from ..records import Chunk
 from ..version import __version__
+from . import verify
 from .chunk_table import COLUMNS_FILE, ColumnValues, chunk_line
 from .format import (
     BUILDS,
@@ -35,6 +36,7 @@ from .format import (
     prune_builds,
     publish,
     sha256,
+    write_array_durably,
     write_durably,
 )
 from .glossary import GlossaryCounts
@@ -170,9 +172,12 @@ def _write(index_dir: Path, previous: Index | None, linked: list[Segment],
         build_dir.mkdir(parents=True)
         written: dict[str, tuple[str, int, str]] = {}  # name -> (sha256, size, edges) of each new file
 
-        def put(name: str, data: bytes) -> None:  # one file at a time: a build is never all in memory
-            write_durably(build_dir / name, data)
-            written[name] = (sha256(data), len(data), edges_digest(data))
+        def put(name: str, data: bytes | np.ndarray) -> None:  # one file at a time, arrays not copied
+            if isinstance(data, np.ndarray):
+                written[name] = write_array_durably(build_dir / name, data, verify.EDGE_BYTES)
+            else:
+                write_durably(build_dir / name, data)
+                written[name] = (sha256(data), len(data), edges_digest(data))
 
         entries: list[dict[str, Any]] = []
         linked_names: list[str] = []
