@@ -123,6 +123,10 @@ def test_calibration_is_a_monotone_probability() -> None:
                         np.array([0.0, 0.0, 0.0, 1.0]))
     assert 0 < p[0] < p[1] < p[2] < p[3] < 1
     assert math.isclose(float(cal.probability(np.array([0.6]), np.zeros(1), np.zeros(1))[0]), 0.5)
+    with_sentence = Calibration(bias=-3.0, w_gap=5.0, w_agree=1.0, w_coverage=3.0, w_sentence_gap=2.0)
+    gaps = np.array([0.0, 0.0]), np.zeros(2), np.zeros(2)
+    assert math.isclose(float(with_sentence.probability(*gaps, np.array([1.5, 0.0]))[0]), 0.5)
+    assert with_sentence.probability(*gaps)[1] == pytest.approx(cal.probability(*gaps)[1])  # no sentence gap: 0
 
 
 def test_term_coverage_weighs_terms_by_idf_and_counts_unknown_terms_as_missing() -> None:

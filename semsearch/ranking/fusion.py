@@ -54,7 +54,7 @@ class RetrievalConfig:
     exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
-    abstain_threshold: float = 0.22  # calibrated score under which a hit is not `confident`
+    abstain_threshold: float = 0.25  # calibrated score under which a hit is not `confident`
     # BM25's best score (over its ceiling) under which a query keeps only that share of BM25's
     # weight (`lexical_share`); 0: fixed weights
     lexical_trust: float = 0.2
@@ -70,7 +70,9 @@ class RetrievalConfig:
 
 
 @dataclass(slots=True)
-class _Candidates:
+class Candidates:
+    """One query's candidates: their scores, the fused score and the calibration's features."""
+
     ids: np.ndarray  # chunk ids, int64
     dense: np.ndarray  # cosine per candidate
     lexical: np.ndarray  # BM25 / ceiling per candidate, in [0, 1]
@@ -78,10 +80,13 @@ class _Candidates:
     reference: float  # the query's 10th best cosine (calibration's `gap` is measured from it)
     agree: np.ndarray  # in the top 10 of both the dense and the BM25 ranking
     coverage: np.ndarray  # idf-weighted share of the query's terms in the candidate
+    sentence: np.ndarray  # best sentence cosine per candidate (the chunk cosine without sentence vectors)
+    sentence_reference: float  # the 10th best of `sentence` over the candidates
 
     def probability(self, calibration: Calibration) -> np.ndarray:
         """Calibrated score of every candidate."""
-        return calibration.probability(self.dense - self.reference, self.agree, self.coverage)
+        return calibration.probability(self.dense - self.reference, self.agree, self.coverage,
+                                       self.sentence - self.sentence_reference)
 
 
 def _ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -139,7 +144,7 @@ def _add(timings: Timings | None, stage: str, started: float) -> None:
 
 def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: RetrievalConfig, *,
                extra: Sequence[int] = (), allowed: IdArray | None = None,
-               timings: Timings | None = None) -> _Candidates:
+               timings: Timings | None = None) -> Candidates:
     """Union of the dense and BM25 top `pool` (and `extra` ids), with both scores, the fused score
     and the calibration's features. `allowed`: the only chunk rows that may be candidates (a
     filter, searched inside the vector store and the BM25 scores; None: every row)."""
@@ -172,6 +177,7 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
     floor = min(dense_hits.values()) if dense_hits else 0.0
     dense = _dense_scores(index, vector, cand, dict(dense_hits), floor)
     lex = bm25[cand] / ceiling if ceiling > 0 else np.zeros(len(cand), dtype=np.float32)
+    best = dense
     if mode == "dense":
         fused = dense.copy()
     elif mode == "lexical":
@@ -201,8 +207,10 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
     reference = dense_hits[top_dense[-1]] if top_dense else 0.0
     both = set(top_dense) & set(lexical_ids[:REFERENCE_RANK])
     agree = np.fromiter((int(i) in both for i in cand), dtype=bool, count=len(cand))
-    return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
-                       reference, agree.astype(np.float64), term_coverage(index.lexical, query, cand))
+    sentence_reference = float(np.sort(best)[::-1][min(REFERENCE_RANK, len(best)) - 1]) if len(best) else 0.0
+    return Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
+                       reference, agree.astype(np.float64), term_coverage(index.lexical, query, cand),
+                       np.asarray(best, dtype=np.float64), sentence_reference)
 
 
 def rank_query(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
@@ -268,7 +276,7 @@ def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config:
     return hits
 
 
-def _shown_scores(cand: _Candidates, shown: list[int], calibration: Calibration, config: RetrievalConfig,
+def _shown_scores(cand: Candidates, shown: list[int], calibration: Calibration, config: RetrievalConfig,
                   *, exact: list[bool], has_terms: bool = True) -> list[float]:
     """The calibrated score of each shown candidate (indexes into `cand`, best first). The first is
     P(answered) from its features; in `blend`, each later one is that probability lowered by how far
