@@ -178,7 +178,7 @@ def test_scores_follow_the_ranking_without_ties_and_exact_matches_are_lifted_in_
     hits = searcher.search("batch normalization in recurrent networks", top_k=5).hits
     scores = [h.score for h in hits]
     assert len(scores) == 5 and all(a > b for a, b in zip(scores, scores[1:], strict=False))  # no ties
-    exact = searcher.search("where does ami-a96285c3 appear", top_k=5).hits
+    exact = searcher.search('where does "ami-a96285c3" appear', top_k=5).hits
     assert exact[0].chunk.source == "n3.md" and exact[0].score >= searcher.retrieval.abstain_threshold
     lifted = [h.score for h in exact]
     assert lifted == sorted(lifted, reverse=True) and len(set(lifted)) == len(lifted)

@@ -1,4 +1,4 @@
-"""Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, exact phrases and identifiers
+"""Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, quoted phrases
 first, near-duplicates collapsed, scores calibrated. Called by `Searcher` only.
 
 Fusion modes: `blend` (the default: a weighted sum of scores normalized over the candidate pool,
@@ -51,7 +51,10 @@ class RetrievalConfig:
     sentence_weight: float = 0.4
     pool: int = 100  # candidates taken from each retriever (more when top_k asks for more)
     spell_out_acronyms: bool = True  # embed `VAE` as `VAE (variational autoencoder)` (acronyms.py)
-    exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
+    exact_boost: bool = True  # passages holding a quoted phrase of the query go first
+    # ... and passages holding an identifier of the query (`ami-a96285c4`, `asp.net`) too; off: an
+    # identifier keeps BM25's full weight (`lexical_share`) instead of ordering the list
+    exact_identifiers: bool = False
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
     abstain_threshold: float = 0.25  # calibrated score under which a hit is not `confident`
@@ -236,7 +239,7 @@ def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config:
     if index.vectors.count() == 0 or (allowed is not None and not len(allowed)):
         return []
     pool = max(config.pool, 3 * top_k)
-    terms = exact_terms(query) if config.exact_boost else []
+    terms = exact_terms(query, identifiers=config.exact_identifiers) if config.exact_boost else []
     extra: list[int] = []
     if terms and len(index.chunks) <= EXACT_SCAN_LIMIT:  # exact matches the retrievers missed
         rows = range(len(index.chunks)) if allowed is None else [int(i) for i in allowed]
@@ -282,7 +285,7 @@ def _shown_scores(cand: Candidates, shown: list[int], calibration: Calibration, 
     P(answered) from its features; in `blend`, each later one is that probability lowered by how far
     its fused score falls below the first's (`Calibration.decay`), so scores follow the ranking
     without ties of their own; other modes take each candidate's own probability. A passage holding
-    every quoted phrase / identifier asked for is lifted into [threshold, 1] (order kept); a query
+    every exact term asked for (`exact_terms`) is lifted into [threshold, 1] (order kept); a query
     with no terms at all (`the`, `x`) says nothing a passage could answer, and its scores are scaled
     into [0, threshold). Shown scores never rise down the list."""
     if not shown:
