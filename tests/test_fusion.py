@@ -182,3 +182,24 @@ def test_scores_follow_the_ranking_without_ties_and_exact_matches_are_lifted_in_
     assert exact[0].chunk.source == "n3.md" and exact[0].score >= searcher.retrieval.abstain_threshold
     lifted = [h.score for h in exact]
     assert lifted == sorted(lifted, reverse=True) and len(set(lifted)) == len(lifted)
+
+
+def test_the_sentence_gap_is_measured_from_the_10th_best_sentence_score(tmp_path: Path) -> None:
+    from semsearch.ranking.fusion import candidates
+
+    root = tmp_path / "notes"
+    root.mkdir()
+    for i in range(14):
+        (root / f"n{i}.md").write_text(f"# Note {i}\n\nBatch normalization note {i}.\n\n"
+                                       f"{' '.join(['recurrent networks'] * (i % 4 + 1))} and layers {i}.\n")
+    searcher = _searcher(root, tmp_path)
+    query = "batch normalization in recurrent networks"
+    vector = np.asarray(searcher.embedder.embed_queries([query])[0], dtype=np.float32)
+    cand = candidates(searcher.index, query, vector, 100, searcher.retrieval)
+    assert searcher.index.sentences is not None
+    best = searcher.index.sentences.best(cand.ids, vector, cand.dense)
+    np.testing.assert_allclose(cand.sentence, best)
+    assert cand.sentence_reference == pytest.approx(float(np.sort(best)[::-1][9]))
+    # without the sentence stage the chunk cosine stands in
+    plain = candidates(searcher.index, query, vector, 100, RetrievalConfig(sentence_weight=0.0))
+    np.testing.assert_allclose(plain.sentence, plain.dense)
