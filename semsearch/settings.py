@@ -167,8 +167,8 @@ class Settings(BaseSettings):
                            "with the other places in `also_in`.")
     collapse_threshold: float = Field(0.6, gt=0, le=1, description="Shingle containment from "
                                       "which two chunks count as the same passage.")
-    abstain_threshold: float = Field(0.22, ge=0, le=1, description="Calibrated score under which "
-                                     "`ask` answers that nothing in the notes answers the question (0.22: "
+    abstain_threshold: float = Field(0.25, ge=0, le=1, description="Calibrated score under which "
+                                     "`ask` answers that nothing in the notes answers the question (0.25: "
                                      "at most 1 in 10 answerable dev queries refused, docs/quality.md).")
     cache_dir: Path = Field(Path.home() / ".cache" / "semsearch", description="Cache of BEIR "
                             "corpus vectors and indexes (`semsearch eval --beir`).")

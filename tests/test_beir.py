@@ -73,7 +73,7 @@ def test_calibration_data_pairs_each_query_with_its_answers_removed(tmp_path: Pa
     # with its answer removed, the best passage left holds fewer of the query's terms
     assert features[0][2] > 0.4 and features[1][2] == 0.0
     assert features[2][2] > 0.4 and features[3][2] == 0.0
-    assert all(len(row) == 3 for row in features)
+    assert all(len(row) == 4 for row in features)  # gap, agree, coverage, sentence gap
     assert len(rows.below) == 2  # ranks 2.. of each answerable query, for the decay
 
 

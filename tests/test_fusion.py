@@ -123,6 +123,10 @@ def test_calibration_is_a_monotone_probability() -> None:
                         np.array([0.0, 0.0, 0.0, 1.0]))
     assert 0 < p[0] < p[1] < p[2] < p[3] < 1
     assert math.isclose(float(cal.probability(np.array([0.6]), np.zeros(1), np.zeros(1))[0]), 0.5)
+    with_sentence = Calibration(bias=-3.0, w_gap=5.0, w_agree=1.0, w_coverage=3.0, w_sentence_gap=2.0)
+    gaps = np.array([0.0, 0.0]), np.zeros(2), np.zeros(2)
+    assert math.isclose(float(with_sentence.probability(*gaps, np.array([1.5, 0.0]))[0]), 0.5)
+    assert with_sentence.probability(*gaps)[1] == pytest.approx(cal.probability(*gaps)[1])  # no sentence gap: 0
 
 
 def test_term_coverage_weighs_terms_by_idf_and_counts_unknown_terms_as_missing() -> None:
@@ -174,7 +178,28 @@ def test_scores_follow_the_ranking_without_ties_and_exact_matches_are_lifted_in_
     hits = searcher.search("batch normalization in recurrent networks", top_k=5).hits
     scores = [h.score for h in hits]
     assert len(scores) == 5 and all(a > b for a, b in zip(scores, scores[1:], strict=False))  # no ties
-    exact = searcher.search("where does ami-a96285c3 appear", top_k=5).hits
+    exact = searcher.search('where does "ami-a96285c3" appear', top_k=5).hits
     assert exact[0].chunk.source == "n3.md" and exact[0].score >= searcher.retrieval.abstain_threshold
     lifted = [h.score for h in exact]
     assert lifted == sorted(lifted, reverse=True) and len(set(lifted)) == len(lifted)
+
+
+def test_the_sentence_gap_is_measured_from_the_10th_best_sentence_score(tmp_path: Path) -> None:
+    from semsearch.ranking.fusion import candidates
+
+    root = tmp_path / "notes"
+    root.mkdir()
+    for i in range(14):
+        (root / f"n{i}.md").write_text(f"# Note {i}\n\nBatch normalization note {i}.\n\n"
+                                       f"{' '.join(['recurrent networks'] * (i % 4 + 1))} and layers {i}.\n")
+    searcher = _searcher(root, tmp_path)
+    query = "batch normalization in recurrent networks"
+    vector = np.asarray(searcher.embedder.embed_queries([query])[0], dtype=np.float32)
+    cand = candidates(searcher.index, query, vector, 100, searcher.retrieval)
+    assert searcher.index.sentences is not None
+    best = searcher.index.sentences.best(cand.ids, vector, cand.dense)
+    np.testing.assert_allclose(cand.sentence, best)
+    assert cand.sentence_reference == pytest.approx(float(np.sort(best)[::-1][9]))
+    # without the sentence stage the chunk cosine stands in
+    plain = candidates(searcher.index, query, vector, 100, RetrievalConfig(sentence_weight=0.0))
+    np.testing.assert_allclose(plain.sentence, plain.dense)

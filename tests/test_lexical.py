@@ -16,6 +16,7 @@ from semsearch.index.lexical import K1, LEXICAL_FILE, B, LexicalIndex, tokenize
 from semsearch.index.loader import load_current
 from semsearch.indexing.build import build_index
 from semsearch.ranking.exact import exact_match_counts, exact_terms
+from semsearch.ranking.fusion import RetrievalConfig
 from semsearch.search import Searcher
 
 
@@ -91,6 +92,11 @@ def test_exact_terms(query: str, terms: list[str]) -> None:
     assert exact_terms(query) == terms
 
 
+def test_without_identifiers_only_quoted_phrases_are_exact_terms() -> None:
+    assert exact_terms('run "inverse dropout" in keras.layers.Dropout', identifiers=False) == ["inverse dropout"]
+    assert exact_terms("launch ami-a96285c4 with batch_norm", identifiers=False) == []
+
+
 def test_exact_match_counts_ignore_markup_and_case() -> None:
     texts = ["Use `keras.layers.Dropout` here", "**Inverse  dropout** and keras", "nothing"]
     assert exact_match_counts(texts, ["keras.layers.dropout", "inverse dropout"]) == [1, 1, 0]
@@ -113,14 +119,18 @@ def _corpus(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize(("query", "source"), [
-    ('"inverse dropout"', "b.md"),
-    ("which servers use ami-a96285c4", "c.md"),
-    ("keras.layers.Dropout", "e.md"),
+@pytest.mark.parametrize(("query", "source", "identifiers"), [
+    ('"inverse dropout"', "b.md", False),
+    ('"keras.layers.Dropout"', "e.md", False),
+    ("which servers use ami-a96285c4", "c.md", True),
+    ("keras.layers.Dropout", "e.md", True),
 ])
-def test_exact_phrases_and_identifiers_come_first(tmp_path: Path, query: str, source: str) -> None:
+def test_exact_phrases_and_identifiers_come_first(tmp_path: Path, query: str, source: str, identifiers: bool) -> None:
+    """Quoted phrases by default; identifiers with `exact_identifiers` (by default an identifier
+    keeps BM25's full weight instead)."""
     embedder = HashingEmbedder()
     build_index(_corpus(tmp_path / "notes"), tmp_path / "index", embedder)
-    hits = Searcher.open(tmp_path / "index", embedder).search(query, top_k=3).hits
+    retrieval = RetrievalConfig(exact_identifiers=identifiers)
+    hits = Searcher.open(tmp_path / "index", embedder, retrieval=retrieval).search(query, top_k=3).hits
     assert hits[0].chunk.source == source
     assert hits[0].confident

@@ -20,12 +20,12 @@ import numpy as np
 
 from ..embedders import Embedder
 from ..ranking.calibration import Calibration
-from ..ranking.fusion import RetrievalConfig, candidates
+from ..ranking.fusion import Candidates, RetrievalConfig, candidates
 from ..search import Searcher
 from .beir import BeirDataset, DocChunking, build_beir_index, load_dataset
 from .queries import EvalQuery, normalize
 
-Features = tuple[float, float, float]  # (gap, agree, coverage) of one candidate
+Features = tuple[float, float, float, float]  # (gap, agree, coverage, sentence gap) of one candidate
 DECAY_DEPTH = 10  # ranks 2..10 fit the decay
 MAX_REFUSED = 0.1  # the threshold refuses at most this share of any set's answerable queries
 
@@ -64,6 +64,12 @@ def fit_logistic(features: Sequence[Sequence[float]], labels: Sequence[int], *, 
     return float(w[0]), [float(v) for v in w[1:]]
 
 
+def _features(cand: Candidates, j: int) -> Features:
+    """The calibration's features of candidate `j`."""
+    return (float(cand.dense[j] - cand.reference), float(cand.agree[j]), float(cand.coverage[j]),
+            float(cand.sentence[j] - cand.sentence_reference))
+
+
 def _add_query(target: CalibrationSet, searcher: Searcher, query: str, vector: np.ndarray,
                relevant: np.ndarray | None) -> None:
     """The rows of one query: `relevant` are the chunk rows that answer it (None: unanswerable)."""
@@ -72,7 +78,7 @@ def _add_query(target: CalibrationSet, searcher: Searcher, query: str, vector: n
     cand = candidates(index, query, vector, config.pool, config)
     order = np.argsort(-cand.fused, kind="stable")
     top = int(order[0])
-    first: Features = (float(cand.dense[top] - cand.reference), float(cand.agree[top]), float(cand.coverage[top]))
+    first = _features(cand, top)
     target.features.append(first)
     target.labels.append(0 if relevant is None else 1)
     target.as_asked.append(True)
@@ -86,8 +92,7 @@ def _add_query(target: CalibrationSet, searcher: Searcher, query: str, vector: n
         return
     removed = candidates(index, query, vector, config.pool, config, allowed=rest)
     j = int(np.argmax(removed.fused))
-    target.features.append((float(removed.dense[j] - removed.reference), float(removed.agree[j]),
-                            float(removed.coverage[j])))
+    target.features.append(_features(removed, j))
     target.labels.append(0)
     target.as_asked.append(False)
 
@@ -149,10 +154,10 @@ def fit_sets(sets: Sequence[CalibrationSet], *, fitted_on: str) -> Calibration:
         for label in s.labels:
             same = sum(y == label for y in s.labels)
             weights.append(len(features) / (2 * len(sets) * same))
-    bias, (w_gap, w_agree, w_coverage) = fit_logistic(features, labels, weights=weights)
-    decay = _decay(sets, bias, (w_gap, w_agree, w_coverage))
+    bias, (w_gap, w_agree, w_coverage, w_sentence_gap) = fit_logistic(features, labels, weights=weights)
+    decay = _decay(sets, bias, (w_gap, w_agree, w_coverage, w_sentence_gap))
     return Calibration(round(bias, 4), round(w_gap, 4), round(w_agree, 4), round(w_coverage, 4),
-                       decay=round(decay, 2), fitted_on=fitted_on)
+                       round(w_sentence_gap, 4), decay=round(decay, 2), fitted_on=fitted_on)
 
 
 def choose_threshold(sets: Sequence[CalibrationSet], calibration: Calibration) -> float:
@@ -168,8 +173,8 @@ def choose_threshold(sets: Sequence[CalibrationSet], calibration: Calibration) -
 
 
 def _probability(calibration: Calibration, features: Features) -> float:
-    gap, agree, coverage = (np.asarray([v]) for v in features)
-    return float(calibration.probability(gap, agree, coverage)[0])
+    gap, agree, coverage, sentence_gap = (np.asarray([v]) for v in features)
+    return float(calibration.probability(gap, agree, coverage, sentence_gap)[0])
 
 
 def set_report(s: CalibrationSet, calibration: Calibration, threshold: float) -> str:

@@ -1,5 +1,6 @@
-"""Exact matching: a passage holding a quoted phrase or an identifier of the query verbatim
-(`keras.layers.Dropout`, `"inverted dropout"`) ranks first (`fusion.rank_query`)."""
+"""Exact matching: a passage holding a quoted phrase of the query verbatim (`"inverted dropout"`)
+ranks first (`fusion.rank_query`; identifiers such as `keras.layers.Dropout` too with
+`RetrievalConfig.exact_identifiers`)."""
 
 from __future__ import annotations
 
@@ -27,15 +28,16 @@ def normalize_text(text: str) -> str:
     return _SPACE.sub(" ", _DROP.sub("", text.lower())).strip()
 
 
-def exact_terms(query: str) -> list[str]:
-    """Quoted phrases and identifiers in `query`, normalized; a passage containing them verbatim
-    is an exact match."""
+def exact_terms(query: str, *, identifiers: bool = True) -> list[str]:
+    """Quoted phrases (and, with `identifiers`, identifiers) in `query`, normalized; a passage
+    containing them verbatim is an exact match."""
     found = [m.group(1) for m in _QUOTED.finditer(query)]
     rest = _QUOTED.sub(" ", query)
-    for pattern in (_DOTTED, _SNAKE):
-        found += [m.group(0) for m in pattern.finditer(rest)]
-    found += [m.group(0) for m in _CODE.finditer(rest)
-              if any(_MIXED.fullmatch(part) for part in m.group(0).split("-"))]
+    if identifiers:
+        for pattern in (_DOTTED, _SNAKE):
+            found += [m.group(0) for m in pattern.finditer(rest)]
+        found += [m.group(0) for m in _CODE.finditer(rest)
+                  if any(_MIXED.fullmatch(part) for part in m.group(0).split("-"))]
     terms: list[str] = []
     for term in found:
         norm = normalize_text(term.strip(" .,;:!?"))

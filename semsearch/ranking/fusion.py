@@ -1,4 +1,4 @@
-"""Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, exact phrases and identifiers
+"""Hybrid ranking: dense (FAISS) and lexical (BM25) candidates fused, quoted phrases
 first, near-duplicates collapsed, scores calibrated. Called by `Searcher` only.
 
 Fusion modes: `blend` (the default: a weighted sum of scores normalized over the candidate pool,
@@ -51,10 +51,13 @@ class RetrievalConfig:
     sentence_weight: float = 0.4
     pool: int = 100  # candidates taken from each retriever (more when top_k asks for more)
     spell_out_acronyms: bool = True  # embed `VAE` as `VAE (variational autoencoder)` (acronyms.py)
-    exact_boost: bool = True  # passages holding a quoted phrase / identifier of the query go first
+    exact_boost: bool = True  # passages holding a quoted phrase of the query go first
+    # ... and passages holding an identifier of the query (`ami-a96285c4`, `asp.net`) too; off: an
+    # identifier keeps BM25's full weight (`lexical_share`) instead of ordering the list
+    exact_identifiers: bool = False
     collapse: bool = True
     collapse_threshold: float = 0.6  # shingle containment above which two chunks are one passage
-    abstain_threshold: float = 0.22  # calibrated score under which a hit is not `confident`
+    abstain_threshold: float = 0.25  # calibrated score under which a hit is not `confident`
     # BM25's best score (over its ceiling) under which a query keeps only that share of BM25's
     # weight (`lexical_share`); 0: fixed weights
     lexical_trust: float = 0.2
@@ -70,7 +73,9 @@ class RetrievalConfig:
 
 
 @dataclass(slots=True)
-class _Candidates:
+class Candidates:
+    """One query's candidates: their scores, the fused score and the calibration's features."""
+
     ids: np.ndarray  # chunk ids, int64
     dense: np.ndarray  # cosine per candidate
     lexical: np.ndarray  # BM25 / ceiling per candidate, in [0, 1]
@@ -78,10 +83,13 @@ class _Candidates:
     reference: float  # the query's 10th best cosine (calibration's `gap` is measured from it)
     agree: np.ndarray  # in the top 10 of both the dense and the BM25 ranking
     coverage: np.ndarray  # idf-weighted share of the query's terms in the candidate
+    sentence: np.ndarray  # best sentence cosine per candidate (the chunk cosine without sentence vectors)
+    sentence_reference: float  # the 10th best of `sentence` over the candidates
 
     def probability(self, calibration: Calibration) -> np.ndarray:
         """Calibrated score of every candidate."""
-        return calibration.probability(self.dense - self.reference, self.agree, self.coverage)
+        return calibration.probability(self.dense - self.reference, self.agree, self.coverage,
+                                       self.sentence - self.sentence_reference)
 
 
 def _ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -139,7 +147,7 @@ def _add(timings: Timings | None, stage: str, started: float) -> None:
 
 def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: RetrievalConfig, *,
                extra: Sequence[int] = (), allowed: IdArray | None = None,
-               timings: Timings | None = None) -> _Candidates:
+               timings: Timings | None = None) -> Candidates:
     """Union of the dense and BM25 top `pool` (and `extra` ids), with both scores, the fused score
     and the calibration's features. `allowed`: the only chunk rows that may be candidates (a
     filter, searched inside the vector store and the BM25 scores; None: every row)."""
@@ -174,6 +182,7 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
     floor = min(dense_hits.values()) if dense_hits else 0.0
     dense = _dense_scores(index, vector, cand, dict(dense_hits), floor)
     lex = bm25[cand] / ceiling if ceiling > 0 else np.zeros(len(cand), dtype=np.float32)
+    best = dense
     if mode == "dense":
         fused = dense.copy()
     elif mode == "lexical":
@@ -203,8 +212,10 @@ def candidates(index: Index, query: str, vector: np.ndarray, pool: int, config: 
     reference = dense_hits[top_dense[-1]] if top_dense else 0.0
     both = set(top_dense) & set(lexical_ids[:REFERENCE_RANK])
     agree = np.fromiter((int(i) in both for i in cand), dtype=bool, count=len(cand))
-    return _Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
-                       reference, agree.astype(np.float64), term_coverage(index.lexical, query, cand))
+    sentence_reference = float(np.sort(best)[::-1][min(REFERENCE_RANK, len(best)) - 1]) if len(best) else 0.0
+    return Candidates(cand, dense, lex.astype(np.float32), np.asarray(fused, dtype=np.float64),
+                       reference, agree.astype(np.float64), term_coverage(index.lexical, query, cand),
+                       np.asarray(best, dtype=np.float64), sentence_reference)
 
 
 def rank_query(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config: RetrievalConfig,
@@ -230,7 +241,7 @@ def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config:
     if index.vectors.count() == 0 or (allowed is not None and not len(allowed)):
         return []
     pool = max(config.pool, 3 * top_k)
-    terms = exact_terms(query) if config.exact_boost else []
+    terms = exact_terms(query, identifiers=config.exact_identifiers) if config.exact_boost else []
     extra: list[int] = []
     if terms and len(index.chunks) <= EXACT_SCAN_LIMIT:  # exact matches the retrievers missed
         rows = range(len(index.chunks)) if allowed is None else [int(i) for i in allowed]
@@ -275,13 +286,13 @@ def _rank(memo: RankingMemo, query: str, vector: np.ndarray, top_k: int, config:
     return hits
 
 
-def _shown_scores(cand: _Candidates, shown: list[int], calibration: Calibration, config: RetrievalConfig,
+def _shown_scores(cand: Candidates, shown: list[int], calibration: Calibration, config: RetrievalConfig,
                   *, exact: list[bool], has_terms: bool = True) -> list[float]:
     """The calibrated score of each shown candidate (indexes into `cand`, best first). The first is
     P(answered) from its features; in `blend`, each later one is that probability lowered by how far
     its fused score falls below the first's (`Calibration.decay`), so scores follow the ranking
     without ties of their own; other modes take each candidate's own probability. A passage holding
-    every quoted phrase / identifier asked for is lifted into [threshold, 1] (order kept); a query
+    every exact term asked for (`exact_terms`) is lifted into [threshold, 1] (order kept); a query
     with no terms at all (`the`, `x`) says nothing a passage could answer, and its scores are scaled
     into [0, threshold). Shown scores never rise down the list."""
     if not shown:
