@@ -2,7 +2,7 @@
 
 At build time each chunk's `embed_text` is split into sentences (by line, then after `.!?` before a
 capital letter; pieces of 3+ words) which are embedded with the build's model and stored as
-`sentences.npy` (float16 values stored as float32, one row per sentence, grouped by chunk) and
+`sentences.npy` (float16, one row per sentence, grouped by chunk) and
 `sentence_owner.npy` (int32, the chunk row of each sentence). At query time `SentenceIndex.best`
 gives each candidate the largest cosine between the query and one of its sentences
 (`fusion.candidates` blends it in); a candidate without sentences keeps its chunk cosine.
@@ -53,28 +53,23 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-ROUNDING_ROWS = 1 << 16  # rows rounded at a time (no second copy of every sentence vector)
+COPY_BYTES = 32 << 20  # sentence vectors up to this size as float32 are held as a float32 copy
 
 
 def sentence_files(vectors: np.ndarray, owner: np.ndarray) -> dict[str, bytes | np.ndarray]:
-    """The extra build files holding the sentence vectors and their owners (int32), as arrays to
-    save. The vectors are rounded to float16 (what ranking was measured with) and stored as float32,
-    so that a mapped file is searched as is: converting float16 rows per query cost more than the
-    search saved. A float32 `vectors` is rounded in place."""
-    rounded = vectors if vectors.dtype == np.float32 and vectors.flags.writeable else vectors.astype(np.float32)
-    for start in range(0, len(rounded), ROUNDING_ROWS):
-        block = rounded[start:start + ROUNDING_ROWS]
-        block[...] = block.astype(np.float16)
-    return {SENTENCES_FILE: rounded, SENTENCE_OWNER_FILE: np.asarray(owner, dtype=np.int32)}
+    """The extra build files holding the sentence vectors (float16) and their owners (int32), as
+    arrays to save."""
+    return {SENTENCES_FILE: np.asarray(vectors, dtype=np.float16),
+            SENTENCE_OWNER_FILE: np.asarray(owner, dtype=np.int32)}
 
 
 @dataclass(frozen=True, slots=True)
 class SentenceIndex:
     """A build's sentence vectors; chunk row r owns rows starts[r]:starts[r + 1]. `vectors` are the
-    file's float32 rows, memory-mapped (shared by every process that maps the build, none holding a
-    copy of its own)."""
+    file's float16 rows, memory-mapped (shared by every process that maps the build; the rows a
+    query reads are converted to float32), or a float32 copy when they are few (COPY_BYTES)."""
 
-    vectors: np.ndarray  # (sentences, dim) float32, a memory map
+    vectors: np.ndarray  # (sentences, dim) float16, a memory map; or float32
     starts: np.ndarray  # (chunks + 1,) int64
     _nonempty: np.ndarray = field(init=False, repr=False)  # per chunk: owns a sentence
     _nonempty_rows: np.ndarray = field(init=False, repr=False)  # the chunk rows that do
@@ -90,7 +85,9 @@ class SentenceIndex:
                                                           or np.any(np.diff(owner) < 0))):
             raise ValueError("the sentence files do not match the build's chunks")
         starts = np.searchsorted(owner, np.arange(chunks + 1), side="left").astype(np.int64)
-        return cls(np.asarray(vectors, dtype=np.float32), starts)
+        if vectors.dtype != np.float32 and vectors.size * 4 <= COPY_BYTES:
+            vectors = vectors.astype(np.float32)  # small: a copy of its own costs less than converting per query
+        return cls(vectors, starts)
 
     def count(self) -> int:
         """How many sentence vectors the index holds."""
@@ -119,13 +116,13 @@ class SentenceIndex:
         if needed * FULL_SCAN_RATIO >= len(self.vectors):
             # the candidates own much of the corpus: one pass over every sentence is cheaper than
             # gathering their rows (einsum, not BLAS: one thread, no waking a BLAS thread pool)
-            every = np.einsum("ij,j->i", self.vectors, query)
+            every = np.einsum("ij,j->i", np.asarray(self.vectors, dtype=np.float32), query)
             out[has] = np.maximum.reduceat(every, self.starts[:-1][self._nonempty])[
                 np.searchsorted(self._nonempty_rows, ids[has])]
             return out
         offsets = np.cumsum(counts) - counts  # where each candidate's sentences start in `rows`
         rows = np.arange(needed) + np.repeat(lo - offsets, counts)
-        cosines = np.einsum("ij,j->i", self.vectors[rows], query)
+        cosines = np.einsum("ij,j->i", np.asarray(self.vectors[rows], dtype=np.float32), query)
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
 
@@ -134,6 +131,6 @@ def read_sentences(vectors: np.ndarray, owner: np.ndarray, *, chunks: int, dim: 
     """The sentence index over a build's (mapped) `sentences.npy` and its `sentence_owner.npy`
     (ValueError when they are not one, or do not fit the build)."""
     if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or owner.ndim != 1 or \
-            vectors.dtype != np.float32:
+            vectors.dtype != np.float16:
         raise ValueError(f"sentence vectors of shape {vectors.shape}")
     return SentenceIndex.from_arrays(vectors, owner, chunks)
