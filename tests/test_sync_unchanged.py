@@ -150,3 +150,16 @@ def test_random_edit_sequences_index_what_a_full_rebuild_does(tmp_path: Path) ->
         fresh = tmp_path / f"fresh{step}"
         build_index(root, fresh, HashingEmbedder())
         assert _snapshot(synced) == _snapshot(fresh), (step, op)
+
+
+def test_an_unchanged_folder_over_a_damaged_build_is_rebuilt_not_up_to_date(folder: Path, tmp_path: Path) -> None:
+    from semsearch.index.format import current_build_dir, read_manifest
+    from semsearch.index.segments import file_in_build
+
+    index_dir = tmp_path / "index"
+    build_index(folder, index_dir, HashingEmbedder())
+    build_dir = current_build_dir(index_dir)
+    (build_dir / file_in_build(read_manifest(build_dir), "vectors.faiss")).write_bytes(b"garbage")
+    report = build_index(folder, index_dir, HashingEmbedder())  # what the corruption message says to run
+    assert not report.up_to_date and current_build_dir(index_dir) != build_dir
+    assert load_current(index_dir).chunks

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import SemsearchError
 from ..index.format import Manifest, current_build_dir, read_manifest
-from ..index.loader import Index
+from ..index.loader import Index, load_index
 from ..index.status import FILES_FILE, BuildFiles, FileStatus
 from ..index.verify import read_checked
 from ..reading.files import iter_note_paths, shown_source
@@ -126,6 +126,11 @@ def up_to_date(index_dir: Path, notes_dir: Path, collection: str, options: dict[
         return None
     seen.update(item.source for item in hidden)
     if seen != set(before):
+        return None
+    try:  # a build that does not open (a damaged file) is rebuilt, not reported up to date
+        load_index(current_build_dir(index_dir), sentences=options.get("sentences", True))
+    except SemsearchError as exc:
+        logger.warning("the published build does not open (%s): syncing the long way", exc)
         return None
     logger.info("%s is unchanged since build %s", notes_dir, manifest.build_id)
     return manifest, record
