@@ -87,6 +87,11 @@ def test_removing_a_collection_removes_all_its_passages(two: tuple[Path, Path, P
     assert {f.collection for f in searcher.index.files.files} == {"work"}
     assert searcher.index.vectors.count() == len(searcher.index.chunks)
     assert "home" not in searcher.manifest.collections and read_registry(index) == {"work": str(work.absolute())}
+    build_index(work, index.parent / "fresh", embedder, collection="work")  # what is left ranks as a build of it
+    fresh = Searcher.open(index.parent / "fresh", embedder)
+    for query in ("spare key", "deploy the service", "rotate"):
+        assert [(h.chunk.id, round(h.score, 6)) for h in searcher.search(query).hits] == [
+            (h.chunk.id, round(h.score, 6)) for h in fresh.search(query).hits]
     with pytest.raises(FilterError, match="Unknown collection 'home'"):
         searcher.search("spare key", filter=Filter(collections=("home",)))
     with pytest.raises(IndexBuildError, match="only collection"):
