@@ -132,7 +132,46 @@ class ChunkColumns:
         return ColumnValues(collection, source, date, tags)
 
 
-class ChunkTable(Sequence[Chunk]):
+class ChunkRows(Sequence[Chunk]):
+    """Chunks read on access by row: an int or a slice, equal to any sequence of the same chunks."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _chunk(self, row: int) -> Chunk:
+        """The chunk of row `row` (0 <= row < len)."""
+        raise NotImplementedError
+
+    def line(self, row: int) -> bytes:
+        """Row `row`'s line of `chunks.jsonl`, as stored (a merge copies it unparsed)."""
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        row = int(row)
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError("chunk row out of range")
+        return self._chunk(row)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same chunks in order (a list of them included)."""
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # compared by contents
+
+
+class ChunkTable(ChunkRows):
     """The chunks of a build, parsed on access from the mapped `chunks.jsonl` (a small LRU keeps
     the recently shown). Thread-safe; a line that does not parse is an IndexCorruptError."""
 
@@ -150,20 +189,7 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
-        row = int(row)
-        if row < 0:
-            row += len(self)
-        if not 0 <= row < len(self):
-            raise IndexError("chunk row out of range")
+    def _chunk(self, row: int) -> Chunk:
         with self._lock:
             found = self._cache.get(row)
             if found is not None:
@@ -176,14 +202,6 @@ class ChunkTable(Sequence[Chunk]):
                 self._cache.popitem(last=False)
         return found
 
-    def __eq__(self, other: object) -> bool:
-        """Equal to any sequence of the same chunks in order (a list of them included)."""
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]  # mutable cache, compared by contents
-
     def __iter__(self) -> Iterator[Chunk]:
         for row in range(len(self)):  # not through the cache: a full pass would only evict it
             yield self._parse(row)
@@ -194,7 +212,6 @@ class ChunkTable(Sequence[Chunk]):
             yield self._parse(int(row))
 
     def line(self, row: int) -> bytes:
-        """Row `row`'s line of `chunks.jsonl`, as stored (a merge copies it unparsed)."""
         return self._data[int(self._offsets[row]):int(self._offsets[row + 1])]
 
     def _parse(self, row: int) -> Chunk:

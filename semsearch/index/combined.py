@@ -11,12 +11,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ..records import Chunk
+from .chunk_table import ChunkRows
 from .segments import Segment
 
 IdArray = npt.NDArray[np.int64]
@@ -89,7 +89,7 @@ class RowMap:
         return np.arange(self.sizes[segment], dtype=np.int64) if live is None else live
 
 
-class CombinedChunks(Sequence[Chunk]):
+class CombinedChunks(ChunkRows):
     """The passages of every segment's live rows, as one sequence of build rows."""
 
     def __init__(self, segments: Sequence[Segment], rows: RowMap) -> None:
@@ -99,28 +99,13 @@ class CombinedChunks(Sequence[Chunk]):
     def __len__(self) -> int:
         return self._rows.size
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
-        segment, local = self._rows.place(int(row) + (len(self) if int(row) < 0 else 0))
+    def _chunk(self, row: int) -> Chunk:
+        segment, local = self._rows.place(row)
         return self._segments[segment].chunks[local]
 
     def __iter__(self) -> Iterator[Chunk]:
         for s, segment in enumerate(self._segments):
             yield from segment.chunks.parsed(self._rows.live_rows(s))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def line(self, row: int) -> bytes:
         segment, local = self._rows.place(row)

@@ -89,12 +89,6 @@ class Index:
             raise IndexCorruptError(
                 f"The index file {self.path / GLOSSARY_COUNTS_FILE} is unreadable ({exc}). {REBUILD}") from None
 
-    def chunk_line(self, row: int) -> bytes:
-        """Build row `row`'s passage as its stored JSON line."""
-        if isinstance(self.chunks, CombinedChunks):
-            return self.chunks.line(row)
-        return self.segments[0].chunks.line(row)
-
     @cached_property
     def rows_by_source(self) -> dict[str, IdArray]:
         """The chunk rows of each source path, in every collection (evaluation's documents; filters
