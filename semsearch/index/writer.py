@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,9 +49,9 @@ from .verify import edges_digest, verify_build
 
 logger = logging.getLogger(__name__)
 
-MAX_SEGMENTS = 8  # more, and the segments after the first are merged into one
-MAX_DELETED_SHARE = 0.25  # more of the first segment deleted, and every segment is merged into one
-MAX_TAIL_SHARE = 0.5  # the later segments holding more rows than this share of the first: likewise
+SETTLED_ROWS = 32_768  # a segment this large (with at most MAX_DELETED_SHARE deleted) is left as it is
+MAX_DELETED_SHARE = 0.25  # more of a segment deleted, and it is merged with every later one
+MAX_SMALL = 4  # more segments after the settled ones, and they are merged into one
 
 
 @dataclass(slots=True)
@@ -98,7 +98,7 @@ def write_build(
     dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
     meta = BuildMeta(model_name, chunking, file_count, files, notes_dir, collections)
     return _write(index_dir, None, [], [(segment_of(chunks, vectors, sentences), store)], {},
-                  ColumnValues.of(chunks), GlossaryCounts.of(c.text for c in chunks), dim, meta)
+                  lambda: (ColumnValues.of(chunks), GlossaryCounts.of(c.text for c in chunks), meta), dim)
 
 
 def write_sync(index_dir: Path, previous: Index, deleted: np.ndarray, chunks: list[Chunk], vectors: np.ndarray,
@@ -129,22 +129,27 @@ def write_sync(index_dir: Path, previous: Index, deleted: np.ndarray, chunks: li
     elif fresh is not None:
         new.append((fresh, None))
     deletions = {s.name: np.setdiff1d(np.arange(s.rows), rows) for s, rows in linked if len(rows) < s.rows}
-    return _write(index_dir, previous, [s for s, _ in linked], new, deletions, columns, counts, dim, meta)
+    return _write(index_dir, previous, [s for s, _ in linked], new, deletions, lambda: (columns, counts, meta), dim)
 
 
 def compaction_plan(parts: Sequence[tuple[int, int]], adding: int, force: bool = False) -> int:
     """Of the segments (stored rows, live rows) a sync keeps, before one of `adding` rows: how many
-    to keep as they are; the rest are merged with the new rows into one segment. Every segment is
-    merged when forced, when over MAX_DELETED_SHARE of the first is deleted, or when the later ones
-    outgrow MAX_TAIL_SHARE of it; the later ones alone when there would be over MAX_SEGMENTS."""
-    if not parts:
+    to keep as they are; the rest are merged with the new rows into one segment (a size-tiered
+    policy). The leading *settled* segments (SETTLED_ROWS live rows or more, at most
+    MAX_DELETED_SHARE deleted) stay; the ones after them are merged when one of them has more than
+    MAX_DELETED_SHARE deleted or when there would be more than MAX_SMALL of them. Everything is
+    merged when forced."""
+    if force:
         return 0
-    (stored, live), rest = parts[0], parts[1:]
-    tail = sum(n for _, n in rest) + adding
-    if force or stored - live > MAX_DELETED_SHARE * stored or tail > MAX_TAIL_SHARE * max(live, 1):
-        return 0
-    if len(parts) + (adding > 0) > MAX_SEGMENTS:
-        return 1
+    settled = 0
+    for stored, live in parts:
+        if live < SETTLED_ROWS or stored - live > MAX_DELETED_SHARE * stored:
+            break
+        settled += 1
+    rest = parts[settled:]
+    if any(stored - live > MAX_DELETED_SHARE * stored for stored, live in rest) or \
+            len(rest) + (adding > 0) > MAX_SMALL:
+        return settled
     return len(parts)
 
 
@@ -160,14 +165,28 @@ def _joined(first: SegmentData, second: SegmentData) -> SegmentData:
                        sentences)
 
 
+Tail = Callable[[], tuple[ColumnValues, GlossaryCounts, BuildMeta]]
+
+
+def write_stream(index_dir: Path, segments: Iterable[SegmentData], tail: Tail, dim: int) -> Manifest:
+    """Publish a build of the segments `segments` yields, each written before the next is asked
+    for (a first build reads and embeds as it goes); `tail()`, called after the last, gives the
+    build's columns, glossary counts and manifest facts."""
+    def pairs() -> Iterator[tuple[SegmentData, VectorStore | None]]:
+        for data in segments:
+            yield data, None
+            del data  # written: let it go before the next segment is made
+
+    return _write(index_dir, None, [], pairs(), {}, tail, dim)
+
+
 def _write(index_dir: Path, previous: Index | None, linked: list[Segment],
-           new: list[tuple[SegmentData, VectorStore | None]], deleted: dict[str, np.ndarray],
-           columns: ColumnValues, counts: GlossaryCounts, dim: int, meta: BuildMeta) -> Manifest:
+           new: Iterable[tuple[SegmentData, VectorStore | None]], deleted: dict[str, np.ndarray],
+           tail: Tail, dim: int) -> Manifest:
     """Write the build: `linked` segments hard-linked from `previous`, `new` ones written, then the
-    build's own files; verify and publish it."""
+    build's own files from `tail()`; verify and publish it."""
     build_id = new_build_id()
     build_dir = index_dir / BUILDS / build_id
-    rows = len(columns.source)
     try:
         build_dir.mkdir(parents=True)
         written: dict[str, tuple[str, int, str]] = {}  # name -> (sha256, size, edges) of each new file
@@ -197,6 +216,9 @@ def _write(index_dir: Path, previous: Index | None, linked: list[Segment],
             for file, raw in files:
                 put(segment_path(name, file), raw)
             entries.append({"name": name, "rows": len(data.lines), "vector_store": description})
+            del data, files
+        columns, counts, meta = tail()
+        rows = len(columns.source)
         put(COLUMNS_FILE, columns.to_bytes())
         put(LEXICAL_FILE, previous.lexical.parameters_json() if previous is not None else lexical_parameters())
         put(GLOSSARY_FILE, counts.glossary().to_json())

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..embedders import Embedder
 from ..errors import IndexBuildError, IndexLockedError, SemsearchError
@@ -36,7 +37,7 @@ from .file_record import (
     in_collection,
     keep_unreadable_folders,
 )
-from .jobs import BuildJob, syncable
+from .jobs import SEGMENT_ROWS, BuildJob, PendingBuild, syncable
 from .reuse import embed_in_batches
 from .unchanged import Reuse, file_stat, reuse_unchanged, sync_options, up_to_date
 
@@ -97,17 +98,23 @@ def read_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], m
                reuse: Reuse | None = None) -> list[_FileResult]:
     """Read and chunk every note; a file that cannot be read or chunked is recorded, not raised.
     `reuse`: the previous build's result of a file whose stat says it is unchanged (not read)."""
+    return list(iter_files(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
+                           overlap_tokens=overlap_tokens, read_limits=read_limits, reuse=reuse))
+
+
+def iter_files(notes_dir: Path, embedder: Embedder, *, include: Sequence[str], max_file_bytes: int,
+               overlap_tokens: int, read_limits: ReadLimits | None = None,
+               reuse: Reuse | None = None) -> Iterator[_FileResult]:
+    """`read_files`, one file at a time (a first build writes its segments as it reads)."""
     real_root = notes_dir.resolve()
     unreadable: list[SkippedFile] = []
     skipped: list[SkippedFile] = []  # tool folders, the index, hidden files: said in status, never kept
-    results: list[_FileResult] = []
     for path in iter_note_paths(notes_dir, include, unreadable=unreadable, skipped=skipped):
         kept = reuse(shown_source(path, notes_dir), file_stat(path)) if reuse is not None else None
-        results.append(kept or read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes,
-                                         overlap_tokens=overlap_tokens, real_root=real_root,
-                                         read_limits=read_limits))
-    return (results + [_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable]
-            + [_FileResult(item.source, reason=item.reason) for item in skipped])
+        yield kept or read_file(path, notes_dir, embedder, max_file_bytes=max_file_bytes,
+                                overlap_tokens=overlap_tokens, real_root=real_root, read_limits=read_limits)
+    yield from (_FileResult(folder.source, reason=folder.reason, folder=True) for folder in unreadable)
+    yield from (_FileResult(item.source, reason=item.reason) for item in skipped)
 
 
 def read_file(path: Path, notes_dir: Path, embedder: Embedder, *, max_file_bytes: int, overlap_tokens: int,
@@ -170,12 +177,14 @@ def build_index(
     reader: Callable[..., list[_FileResult]] = read_files,  # read and chunk; Ray's: indexing/ray.py
     store_sentences: bool = True,
     collection: str = DEFAULT_COLLECTION,
+    segment_rows: int = SEGMENT_ROWS,
 ) -> BuildReport:
     """Sync collection `collection` (default: the default collection) from `notes_dir` and publish
     the build under `index_dir`, embedding only the chunks the previous build does not already hold.
     Every other collection of the previous build is carried as it was: not read, not embedded.
     `wait`: wait for another build instead of failing. `store_sentences`: also store sentence vectors
-    for the sentence stage (False: a faster build that ranks as the stage-off configuration does)."""
+    for the sentence stage (False: a faster build that ranks as the stage-off configuration does).
+    `segment_rows`: a first build writes a segment each time it has read this many passages."""
     started = time.perf_counter()
     check_collection_name(collection)
     if not notes_dir.is_dir():
@@ -191,30 +200,28 @@ def build_index(
                 return _up_to_date_report(*current, started)
         read_at = time.time_ns()
         previous = previous_build(index_dir, sentences=store_sentences)
-        stat_reuse = {"reuse": reuse_unchanged(previous, collection, options)} if reader is read_files else {}
-        results = in_collection(reader(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
-                                       read_limits=read_limits, overlap_tokens=overlap_tokens, **stat_reuse),
-                                collection)
-        if not any(r.count for r in results):
-            raise IndexBuildError(
-                f"No notes to index in {notes_dir} (looked for {', '.join(include)}); "
-                "the previous index is unchanged."
-            )
-        results = keep_unreadable_folders(results, previous, collection)
-        before = previous.files if previous is not None else None
+        job = BuildJob(index_dir, embedder, collection, batch_size, progress, store_sentences, overlap_tokens)
         folders = {**(previous.manifest.collections if previous is not None else {}),
                    **({DEFAULT_COLLECTION: previous.manifest.notes_dir}
                       if previous is not None and not previous.manifest.collections and previous.chunks else {}),
                    collection: str(notes_dir.absolute())}
-        job = BuildJob(index_dir, embedder, collection, batch_size, progress, store_sentences, overlap_tokens)
-        if previous is not None and reader is read_files and syncable(previous, embedder, store_sentences):
-            pending = job.sync(previous, results, folders)
+        before = previous.files if previous is not None else None
+
+        def finish(record: BuildFiles) -> BuildFiles:
+            return replace(record, options={**(before.options if before else {}), collection: options},
+                           read_at_ns={**(before.read_at_ns if before else {}), collection: read_at})
+
+        nothing = IndexBuildError(f"No notes to index in {notes_dir} (looked for {', '.join(include)}); "
+                                  "the previous index is unchanged.")
+        if previous is None and reader is read_files:  # a first build: a segment at a time, as it reads
+            files = iter_files(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
+                               read_limits=read_limits, overlap_tokens=overlap_tokens)
+            pending = job.stream(files, folders, segment_rows=segment_rows, nothing=nothing)
         else:
-            pending = job.full(previous, results, folders)
-        record = replace(pending.record, options={**(before.options if before else {}), collection: options},
-                         read_at_ns={**(before.read_at_ns if before else {}), collection: read_at})
-        manifest = pending.publish(record)
-        assert isinstance(manifest, Manifest)
+            pending = _read_and_plan(job, previous, reader, notes_dir, embedder, folders, nothing, include=include,
+                                     max_file_bytes=max_file_bytes, read_limits=read_limits,
+                                     overlap_tokens=overlap_tokens, options=options)
+        manifest, record = pending.publish(finish)
         held = {name: folder for name, folder in manifest.collections.items() if folder}  # also older builds'
         write_registry(index_dir, {**held, **read_registry(index_dir), collection: folders[collection]})
         skipped = [SkippedFile(f.source, f.reason or f.error) for f in record.files
@@ -228,6 +235,25 @@ def build_index(
     return BuildReport(manifest, manifest.file_count, skipped, chunk_total, seconds,
                        embedded=record.embedded, reused=record.reused, files=record.files,
                        removed=record.removed, sentences=sentences_total, sentences_embedded=sentences_embedded)
+
+
+def _read_and_plan(job: BuildJob, previous: Index | None, reader: Callable[..., list[_FileResult]], notes_dir: Path,
+                   embedder: Embedder, folders: dict[str, str], nothing: IndexBuildError, *,
+                   include: Sequence[str], max_file_bytes: int, read_limits: ReadLimits | None,
+                   overlap_tokens: int, options: dict[str, Any]) -> PendingBuild:
+    """Read the folder (only the files whose stat changed, with the plain reader) and plan a sync of
+    `previous` or a full build."""
+    collection = job.collection
+    stat_reuse = {"reuse": reuse_unchanged(previous, collection, options)} if reader is read_files else {}
+    results = in_collection(reader(notes_dir, embedder, include=include, max_file_bytes=max_file_bytes,
+                                   read_limits=read_limits, overlap_tokens=overlap_tokens, **stat_reuse),
+                            collection)
+    if not any(r.count for r in results):
+        raise nothing
+    results = keep_unreadable_folders(results, previous, collection)
+    if previous is not None and reader is read_files and syncable(previous, embedder, job.store_sentences):
+        return job.sync(previous, results, folders)
+    return job.full(previous, results, folders)
 
 
 def _up_to_date_report(manifest: Manifest, record: BuildFiles, started: float) -> BuildReport:

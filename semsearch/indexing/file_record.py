@@ -32,10 +32,13 @@ class FileResult:
     reader: str = ""  # the format's reader (`formats.reader_name`), shown by `semsearch status`
     stat: tuple[int, int, int, int] | None = None  # (size, mtime_ns, ctime_ns, inode) before it was read
     rows: npt.NDArray[np.int64] | None = None  # not read: its passages are these rows of the previous build
+    written: int | None = None  # its passages, already written to a segment (`chunks` then emptied)
 
     @property
     def count(self) -> int:
         """How many passages the file has."""
+        if self.written is not None:
+            return self.written
         return len(self.chunks) if self.rows is None else len(self.rows)
 
     def passages(self, previous: Index | None) -> list[Chunk]:

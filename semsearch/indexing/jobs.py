@@ -6,22 +6,28 @@ Ray reads the folder). Both embed only what the previous build does not already 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..embedders import Embedder
+from ..index.chunk_table import ColumnValues
+from ..index.format import Manifest
+from ..index.glossary import GlossaryCounts
 from ..index.loader import Index
+from ..index.segments import SegmentData
 from ..index.sentences import sentence_units
 from ..index.status import BuildFiles
-from ..index.writer import BuildMeta, write_build, write_sync
+from ..index.writer import BuildMeta, segment_of, write_build, write_stream, write_sync
 from ..records import DEFAULT_COLLECTION, Chunk
-from .file_record import FileResult, carried_chunks, carried_files, file_record
+from .file_record import FileResult, carried_chunks, carried_files, file_record, in_collection
 from .reuse import EmbeddingCache, sentence_cache, sentences_of_rows, text_key
 
 logger = logging.getLogger(__name__)
+
+SEGMENT_ROWS = 65_536  # a first build writes a segment each time it has read this many passages
 
 Progress = Callable[[int, int], None]
 
@@ -34,12 +40,15 @@ def syncable(previous: Index, embedder: Embedder, store_sentences: bool) -> bool
         not store_sentences or previous.sentences is not None)
 
 
+Finish = Callable[[BuildFiles], BuildFiles]  # the file record as published, from the job's
+
+
 @dataclass(slots=True)
 class PendingBuild:
-    """A build embedded and ready to write: `publish(record)` writes and publishes it."""
+    """A build ready to write: `publish(finish)` writes and publishes it and returns its manifest
+    and file record (a streamed build reads, embeds and counts its sentences as it writes)."""
 
-    record: BuildFiles
-    publish: Callable[[BuildFiles], object]
+    publish: Callable[[Finish], tuple[Manifest, BuildFiles]]
     sentences: int = 0  # sentences the build holds
     sentences_embedded: int = 0
 
@@ -104,14 +113,15 @@ class BuildJob:
                              collection=self.collection, carried=carried_files(previous, self.collection))
         names = {c.collection for c in chunks}
 
-        def publish(files: BuildFiles) -> object:
+        def publish(finish: Finish) -> tuple[Manifest, BuildFiles]:
+            files = finish(record)
             meta = self._meta(files, folders, names)
             return write_build(self.index_dir, chunks, vectors, model_name=meta.model_name, chunking=meta.chunking,
                                file_count=meta.file_count, files=files,
                                sentences=(sentence_array, owner) if self.store_sentences else None,
-                               notes_dir=meta.notes_dir, collections=meta.collections)
+                               notes_dir=meta.notes_dir, collections=meta.collections), files
 
-        return PendingBuild(record, publish, len(sentences), sentences_embedded)
+        return PendingBuild(publish, len(sentences), sentences_embedded)
 
     def sync(self, previous: Index, results: list[FileResult], folders: dict[str, str]) -> PendingBuild:
         """The previous build less the passages of files changed or gone, plus those files' new
@@ -142,9 +152,64 @@ class BuildJob:
             held = previous.sentences.count() - int(previous.sentences.of_rows(deleted)[1].sum())
         logger.info("sync: %d passages deleted, %d added", len(deleted), len(chunks))
 
-        def publish(files: BuildFiles) -> object:
+        def publish(finish: Finish) -> tuple[Manifest, BuildFiles]:
+            files = finish(record)
             return write_sync(self.index_dir, previous, deleted, chunks, vectors,
                               (sentence_array, owner) if self.store_sentences else None,
-                              self._meta(files, folders, names))
+                              self._meta(files, folders, names)), files
 
-        return PendingBuild(record, publish, held + len(sentences), sentences_embedded)
+        return PendingBuild(publish, held + len(sentences), sentences_embedded)
+
+    def stream(self, results: Iterable[FileResult], folders: dict[str, str], *, segment_rows: int,
+               nothing: Exception) -> PendingBuild:
+        """A first build written as it reads: a segment of each `segment_rows` passages, embedded
+        and written before the next file is read, so what it holds is one segment's worth (and the
+        small per-row and per-file records), whatever the folder's size. `nothing` is raised when
+        no file has passages."""
+        seen: list[FileResult] = []
+        columns = ColumnValues([], [], [], [])
+        counts = GlossaryCounts()
+        embedded = [0]
+
+        def segment(batch: list[Chunk]) -> SegmentData:
+            nonlocal columns
+            empty = EmbeddingCache(self.embedder.model_name, self.embedder.dim)  # within the batch only
+            vectors, done, sentences, sentence_array, owner, sentences_done = self._embed(
+                empty, EmbeddingCache(self.embedder.model_name, self.embedder.dim), batch)
+            embedded[0] += done
+            pending.sentences += len(sentences)
+            pending.sentences_embedded += sentences_done
+            counts.add(c.text for c in batch)
+            columns = columns + ColumnValues.of(batch)
+            return segment_of(batch, vectors, (sentence_array, owner) if self.store_sentences else None)
+
+        def segments() -> Iterator[SegmentData]:
+            batch: list[Chunk] = []
+            for result in results:
+                in_collection([result], self.collection)
+                seen.append(result)
+                batch += result.chunks
+                result.written, result.chunks = len(result.chunks), []
+                if len(batch) >= segment_rows:
+                    yield segment(batch)
+                    batch = []
+            if batch:
+                yield segment(batch)
+            if not any(r.count for r in seen):
+                raise nothing
+
+        def publish(finish: Finish) -> tuple[Manifest, BuildFiles]:
+            record: list[BuildFiles] = []
+
+            def tail() -> tuple[ColumnValues, GlossaryCounts, BuildMeta]:
+                new = {r.source: r.count for r in seen if not (r.reason or r.error)}
+                record.append(finish(file_record(seen, None, new, embedded=embedded[0],
+                                                 reused=len(columns.source) - embedded[0],
+                                                 collection=self.collection)))
+                return columns, counts, self._meta(record[0], folders, set())
+
+            manifest = write_stream(self.index_dir, segments(), tail, self.embedder.dim)
+            return manifest, record[0]
+
+        pending = PendingBuild(publish)
+        return pending
