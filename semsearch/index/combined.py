@@ -18,6 +18,7 @@ import numpy.typing as npt
 from ..records import Chunk
 from .chunk_table import ChunkRows
 from .segments import Segment
+from .vectors import best_k
 
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
@@ -33,6 +34,7 @@ class RowMap:
     live: tuple[IdArray | None, ...]
     offsets: IdArray = field(init=False)
     _starts: list[int] = field(init=False, repr=False)
+    _to_global: tuple[IdArray | None, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         counts = [size if live is None else len(live) for size, live in zip(self.sizes, self.live, strict=True)]
@@ -40,6 +42,15 @@ class RowMap:
         np.cumsum(counts, out=offsets[1:])
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "_starts", offsets.tolist())
+        build_rows: list[IdArray | None] = []
+        for size, live, first in zip(self.sizes, self.live, offsets.tolist(), strict=False):
+            if live is None:
+                build_rows.append(None)
+                continue
+            out = np.full(size, -1, dtype=np.int64)
+            out[live] = first + np.arange(len(live))
+            build_rows.append(out)
+        object.__setattr__(self, "_to_global", tuple(build_rows))
 
     @classmethod
     def of(cls, sizes: Sequence[int], deleted: Sequence[np.ndarray]) -> RowMap:
@@ -53,13 +64,8 @@ class RowMap:
 
     def to_global(self, segment: int) -> IdArray | None:
         """Build row of each of the segment's rows, -1 for a deleted one (None: rows follow on from
-        its offset)."""
-        live = self.live[segment]
-        if live is None:
-            return None
-        out = np.full(self.sizes[segment], -1, dtype=np.int64)
-        out[live] = self.offsets[segment] + np.arange(len(live))
-        return out
+        its offset); computed once, shared by the lexical index and the vector search."""
+        return self._to_global[segment]
 
     def local(self, segment: int, rows: IdArray) -> IdArray:
         """The segment's own rows of build rows `rows` (all in that segment)."""
@@ -120,9 +126,7 @@ def _merge(pieces: list[tuple[FloatArray, IdArray]], queries: int, k: int) -> tu
         found_scores = np.concatenate([s[q] for s, _ in pieces])
         found_ids = np.concatenate([i[q] for _, i in pieces])
         keep = found_ids >= 0
-        found_scores, found_ids = found_scores[keep], found_ids[keep]
-        order = np.lexsort((found_ids, -found_scores))[:k]
-        scores[q, :len(order)], ids[q, :len(order)] = found_scores[order], found_ids[order]
+        scores[q], ids[q] = best_k(found_scores[keep], found_ids[keep], k)
     return scores, ids
 
 
@@ -185,8 +189,17 @@ class CombinedSentences:
 
     def count(self) -> int:
         """How many sentence vectors the live rows own."""
-        return sum(int(np.diff(index.starts)[self._rows.live_rows(s)].sum())
+        return sum(int(index.owned(self._rows.live_rows(s)).sum())
                    for s, index in enumerate(self._indexes) if index is not None)
+
+    def owned(self, ids: np.ndarray) -> np.ndarray:
+        """How many sentences each build row of `ids` owns."""
+        out = np.zeros(len(ids), dtype=np.int64)
+        for s, where, local in self._rows.split(np.asarray(ids, dtype=np.int64)):
+            index = self._indexes[s]
+            if index is not None:
+                out[where] = index.owned(local)
+        return out
 
     def of_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the sentence vectors of build rows `ids`, ascending, in order; how many each row owns)."""

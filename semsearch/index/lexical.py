@@ -112,12 +112,9 @@ class TermCounts:
                 cols.append(vocab.setdefault(term, len(vocab)))
                 rows.append(row)
                 counts.append(count)
-        col = np.asarray(cols, dtype=np.int64)
-        order = np.argsort(col, kind="stable")  # by term, each term's rows ascending
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
-        return cls(vocab, np.asarray(counts, dtype=np.float32)[order], np.asarray(rows, dtype=np.int32)[order],
-                   indptr, np.asarray([len(doc) for doc in tokens], dtype=np.int32))
+        return cls(vocab, *_by_column(len(vocab), np.asarray(cols, dtype=np.int64), np.asarray(rows, dtype=np.int64),
+                                      np.asarray(counts, dtype=np.float32)),
+                   np.asarray([len(doc) for doc in tokens], dtype=np.int32))
 
     @classmethod
     def gather(cls, parts: Sequence[tuple[TermCounts, np.ndarray]]) -> TermCounts:
@@ -140,11 +137,8 @@ class TermCounts:
         col = np.concatenate([p[0] for p in pieces] or [np.zeros(0, np.int64)])
         row = np.concatenate([p[1] for p in pieces] or [np.zeros(0, np.int64)])
         tf = np.concatenate([p[2] for p in pieces] or [np.zeros(0, np.float32)])
-        order = np.lexsort((row, col))
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
         # a term no kept row holds keeps an empty column: harmless, and gone at the next full build
-        return cls(vocab, tf[order].astype(np.float32), row[order].astype(np.int32), indptr,
+        return cls(vocab, *_by_column(len(vocab), col, row, tf),
                    np.concatenate(lengths or [np.zeros(0, np.int32)]).astype(np.int32))
 
     def column(self, term: str) -> tuple[npt.NDArray[np.int32], FloatArray]:
@@ -174,6 +168,16 @@ class TermCounts:
                 int(indptr[-1]) != len(tf):
             raise ValueError("term counts and vocabulary disagree")
         return cls(vocab, tf, found_rows, indptr, lengths)
+
+
+def _by_column(terms: int, col: np.ndarray, row: np.ndarray, tf: np.ndarray
+               ) -> tuple[FloatArray, npt.NDArray[np.int32], IntArray]:
+    """(tf, rows, indptr) of the CSC matrix holding count `tf[i]` at (`row[i]`, `col[i]`): by term,
+    each term's rows ascending."""
+    order = np.lexsort((row, col))
+    indptr = np.zeros(terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(col, minlength=terms), out=indptr[1:])
+    return tf[order].astype(np.float32), row[order].astype(np.int32), indptr
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +249,9 @@ class LexicalIndex:
         passage could score, sum over query terms of idf * (k1 + 1): score / ceiling is in [0, 1]
         and means the same for short and long queries."""
         out = np.zeros(self.size, dtype=np.float32)
-        columns = {stem: [part.live_column(stem) for part in self.parts] for stem in self.query_stems(query)}
-        terms = [stem for stem in self.query_stems(query) if sum(len(c[0]) for c in columns[stem])]
+        stems = self.query_stems(query)
+        columns = {stem: [part.live_column(stem) for part in self.parts] for stem in stems}
+        terms = [stem for stem in stems if sum(len(c[0]) for c in columns[stem])]
         if not terms:
             return out, 0.0
         mean = self.total_length / self.size

@@ -132,11 +132,8 @@ def gather(parts: Sequence[tuple[Segment, np.ndarray]], dim: int, *, sentences: 
             index = segment.sentences
             if index is None:
                 raise ValueError(f"segment {segment.name} holds no sentence vectors")
-            keep = np.asarray(keep, dtype=np.int64)
-            lo, hi = index.starts[keep], index.starts[keep + 1]
-            counts_of = hi - lo
-            rows = np.arange(int(counts_of.sum())) + np.repeat(lo - (np.cumsum(counts_of) - counts_of), counts_of)
-            pieces.append(np.asarray(index.vectors[rows], dtype=np.float32))
+            vectors_of, counts_of = index.of_rows(keep)
+            pieces.append(vectors_of)
             owners.append(np.repeat(base + np.arange(len(keep)), counts_of).astype(np.int32))
             base += len(keep)
         found = (np.concatenate(pieces or [np.zeros((0, dim), np.float32)]),

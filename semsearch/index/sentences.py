@@ -93,12 +93,17 @@ class SentenceIndex:
         """How many sentence vectors the index holds."""
         return len(self.vectors)
 
+    def owned(self, ids: np.ndarray) -> np.ndarray:
+        """How many sentences each chunk row of `ids` owns."""
+        ids = np.asarray(ids, dtype=np.int64)
+        counts: np.ndarray = self.starts[ids + 1] - self.starts[ids]
+        return counts
+
     def of_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the sentence vectors of chunk rows `ids`, in order; how many each row owns)."""
         ids = np.asarray(ids, dtype=np.int64)
-        lo, hi = self.starts[ids], self.starts[ids + 1]
-        counts = hi - lo
-        rows = np.arange(int(counts.sum())) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        counts = self.owned(ids)
+        rows, _ = _sentence_rows(self.starts[ids], counts)
         return np.asarray(self.vectors[rows], dtype=np.float32), counts
 
     def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -120,11 +125,17 @@ class SentenceIndex:
             out[has] = np.maximum.reduceat(every, self.starts[:-1][self._nonempty])[
                 np.searchsorted(self._nonempty_rows, ids[has])]
             return out
-        offsets = np.cumsum(counts) - counts  # where each candidate's sentences start in `rows`
-        rows = np.arange(needed) + np.repeat(lo - offsets, counts)
+        rows, offsets = _sentence_rows(lo, counts)
         cosines = np.einsum("ij,j->i", np.asarray(self.vectors[rows], dtype=np.float32), query)
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
+
+
+def _sentence_rows(firsts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows of runs of `counts` sentences starting at `firsts`, one run after another; where
+    each run starts among them)."""
+    offsets = np.cumsum(counts) - counts
+    return np.arange(int(counts.sum())) + np.repeat(firsts - offsets, counts), offsets
 
 
 def read_sentences(vectors: np.ndarray, owner: np.ndarray, *, chunks: int, dim: int) -> SentenceIndex:

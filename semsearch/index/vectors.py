@@ -82,6 +82,12 @@ def _padded(scores: FloatArray, ids: IdArray, k: int) -> tuple[FloatArray, IdArr
     return out_scores, out_ids
 
 
+def best_k(scores: FloatArray, ids: IdArray, k: int) -> tuple[FloatArray, IdArray]:
+    """The k best of (`scores`, `ids`), best first, ties to the lower id, padded with -inf / -1."""
+    order = np.lexsort((ids, -scores))[:k]
+    return _padded(scores[order], ids[order], k)
+
+
 def exact_top_k(queries: FloatArray, vectors: FloatArray, ids: IdArray, k: int) -> tuple[FloatArray, IdArray]:
     """Brute-force inner-product top k of `queries` over (`ids`, `vectors`); ties go to the lower id."""
     queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
@@ -89,8 +95,7 @@ def exact_top_k(queries: FloatArray, vectors: FloatArray, ids: IdArray, k: int) 
     all_ids = np.zeros((len(queries), k), dtype=np.int64)
     for row, query in enumerate(queries):
         scores = vectors @ query if len(ids) else np.zeros(0, dtype=np.float32)
-        order = np.lexsort((ids, -scores))[:k]
-        all_scores[row], all_ids[row] = _padded(scores[order], ids[order], k)
+        all_scores[row], all_ids[row] = best_k(scores, ids, k)
     return all_scores, all_ids
 
 

@@ -60,7 +60,7 @@ def remove_collection(index_dir: Path, name: str, embedder: Embedder, *, store_s
                                removed_from=[name] * len(gone))
             sentence_count = 0
             if store_sentences and previous.sentences is not None:
-                sentence_count = previous.sentences.count() - int(previous.sentences.of_rows(deleted)[1].sum())
+                sentence_count = previous.sentences.count() - int(previous.sentences.owned(deleted).sum())
             dim = previous.manifest.dim
             meta = BuildMeta(embedder.model_name, previous.manifest.chunking, _file_count(files), files,
                              folders.get(DEFAULT_COLLECTION, ""), folders)

@@ -149,7 +149,7 @@ class BuildJob:
         names = set(previous.rows_by_collection)
         held = 0
         if self.store_sentences and previous.sentences is not None:
-            held = previous.sentences.count() - int(previous.sentences.of_rows(deleted)[1].sum())
+            held = previous.sentences.count() - int(previous.sentences.owned(deleted).sum())
         logger.info("sync: %d passages deleted, %d added", len(deleted), len(chunks))
 
         def publish(finish: Finish) -> tuple[Manifest, BuildFiles]:
@@ -169,14 +169,14 @@ class BuildJob:
         seen: list[FileResult] = []
         columns = ColumnValues([], [], [], [])
         counts = GlossaryCounts()
-        embedded = [0]
+        embedded = 0
 
         def segment(batch: list[Chunk]) -> SegmentData:
-            nonlocal columns
+            nonlocal columns, embedded
             empty = EmbeddingCache(self.embedder.model_name, self.embedder.dim)  # within the batch only
             vectors, done, sentences, sentence_array, owner, sentences_done = self._embed(
                 empty, EmbeddingCache(self.embedder.model_name, self.embedder.dim), batch)
-            embedded[0] += done
+            embedded += done
             pending.sentences += len(sentences)
             pending.sentences_embedded += sentences_done
             counts.add(c.text for c in batch)
@@ -203,8 +203,8 @@ class BuildJob:
 
             def tail() -> tuple[ColumnValues, GlossaryCounts, BuildMeta]:
                 new = {r.source: r.count for r in seen if not (r.reason or r.error)}
-                record.append(finish(file_record(seen, None, new, embedded=embedded[0],
-                                                 reused=len(columns.source) - embedded[0],
+                record.append(finish(file_record(seen, None, new, embedded=embedded,
+                                                 reused=len(columns.source) - embedded,
                                                  collection=self.collection)))
                 return columns, counts, self._meta(record[0], folders, set())
 
