@@ -49,34 +49,29 @@ class EmbeddingCache:
     @classmethod
     def from_rows(cls, build: Index, rows: np.ndarray, embedder: Embedder) -> EmbeddingCache:
         """The vectors of `build`'s chunk rows `rows` (a sync's deleted rows: an edited file's old
-        passages, a renamed file's), when `embedder`'s model made it."""
+        passages, a renamed file's), when `embedder`'s model made it, else an empty cache."""
         cache = cls(embedder.model_name, embedder.dim)
         m = build.manifest
-        if (m.model_name, m.dim) != (embedder.model_name, embedder.dim) or not len(rows):
+        if (m.model_name, m.dim) != (embedder.model_name, embedder.dim):
+            logger.info("previous build used %s (%d-d): embedding everything with %s",
+                        m.model_name, m.dim, embedder.model_name)
             return cache
-        stored = np.asarray(build.vectors.vectors(np.asarray(rows, dtype=np.int64)), dtype=np.float32)
+        if not len(rows):
+            return cache
+        try:
+            stored = np.asarray(build.vectors.vectors(np.asarray(rows, dtype=np.int64)), dtype=np.float32)
+        except KeyError as exc:  # a store that does not keep its vectors
+            logger.info("cannot reuse the vectors of build %s: %s", m.build_id, exc)
+            return cache
         cache._vectors = {text_key(build.chunks[int(r)].embed_text): stored[i] for i, r in enumerate(rows)}
         return cache
 
     @classmethod
     def from_build(cls, build: Index | None, embedder: Embedder) -> EmbeddingCache:
         """The vectors of `build` when it was made by `embedder`'s model, else an empty cache."""
-        cache = cls(embedder.model_name, embedder.dim)
         if build is None:
-            return cache
-        m = build.manifest
-        if m.model_name != embedder.model_name or m.dim != embedder.dim:
-            logger.info("previous build used %s (%d-d): embedding everything with %s",
-                        m.model_name, m.dim, embedder.model_name)
-            return cache
-        try:
-            stored = build.vectors.vectors(np.arange(len(build.chunks), dtype=np.int64))
-        except KeyError as exc:  # a store that does not keep its vectors
-            logger.info("cannot reuse the vectors of build %s: %s", m.build_id, exc)
-            return cache
-        vectors = np.asarray(stored, dtype=np.float32).reshape(len(build.chunks), m.dim)
-        cache._vectors = {text_key(c.embed_text): vectors[i] for i, c in enumerate(build.chunks)}
-        return cache
+            return cls(embedder.model_name, embedder.dim)
+        return cls.from_rows(build, np.arange(len(build.chunks), dtype=np.int64), embedder)
 
     def embed(self, embedder: Embedder, texts: Sequence[str], *, batch_size: int = 64,
               progress: Progress | None = None) -> tuple[FloatArray, int]:
@@ -114,16 +109,9 @@ def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int,
 
 def sentence_cache(build: Index | None, embedder: Embedder) -> EmbeddingCache:
     """The sentence vectors of `build` by text hash when `embedder`'s model made it, else empty."""
-    cache = EmbeddingCache(embedder.model_name, embedder.dim)
-    if build is None or build.sentences is None or (build.manifest.model_name, build.manifest.dim) != (
-            embedder.model_name, embedder.dim):
-        return cache
-    texts, _ = sentence_units(build.chunks)
-    stored, _ = build.sentences.of_rows(np.arange(len(build.chunks), dtype=np.int64))
-    if len(texts) != len(stored):
-        logger.warning("previous build has %d sentence vectors for %d sentences; not reused", len(stored), len(texts))
-        return cache
-    return EmbeddingCache(embedder.model_name, embedder.dim, {text_key(t): stored[i] for i, t in enumerate(texts)})
+    if build is None:
+        return EmbeddingCache(embedder.model_name, embedder.dim)
+    return sentences_of_rows(build, np.arange(len(build.chunks), dtype=np.int64), embedder)
 
 
 def sentences_of_rows(build: Index, rows: np.ndarray, embedder: Embedder) -> EmbeddingCache:
