@@ -43,7 +43,7 @@ class RowMap:
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "_starts", offsets.tolist())
         build_rows: list[IdArray | None] = []
-        for size, live, first in zip(self.sizes, self.live, offsets.tolist(), strict=False):
+        for size, live, first in zip(self.sizes, self.live, self._starts[:-1], strict=True):
             if live is None:
                 build_rows.append(None)
                 continue

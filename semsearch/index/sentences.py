@@ -109,8 +109,7 @@ class SentenceIndex:
     def best(self, ids: np.ndarray, query: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         """max over each candidate's sentences of (sentence . query); `fallback` (the chunk's own
         cosine) for a candidate without sentences."""
-        lo, hi = self.starts[ids], self.starts[ids + 1]
-        counts = hi - lo
+        lo, counts = self.starts[ids], self.owned(ids)
         out = np.asarray(fallback, dtype=np.float32).copy()
         has = counts > 0
         if not has.any():
