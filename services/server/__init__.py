@@ -8,6 +8,18 @@ with Ray Serve replicas.
 
 from __future__ import annotations
 
-from .app import create_server_app
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_server_app
 
 __all__ = ["create_server_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use, so that the multi-worker master (`master`) imports no web stack
+    if name == "create_server_app":
+        from .app import create_server_app
+
+        return create_server_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
-from typing import Any
+import sys
 
 import uvicorn
-from uvicorn.config import LOGGING_CONFIG
 
 from semsearch.settings import Settings
 from services.api.auth import check_bind, load_api_keys
 
 from .app import create_server_app
+from .logs import GRACEFUL_SHUTDOWN_SECONDS, log_config
 
 logger = logging.getLogger(__name__)
 
-GRACEFUL_SHUTDOWN_SECONDS = 30
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging, plus timestamped INFO lines from `services` (one per request) and from
-    `semsearch.live` (which build is served, and each switch), and warnings from the rest of
-    `semsearch`. Applied in every worker process."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["semsearch"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    config["handlers"]["semsearch"] = {"class": "logging.StreamHandler", "formatter": "semsearch",
-                                       "stream": "ext://sys.stderr"}
-    config["loggers"]["services"] = {"handlers": ["semsearch"], "level": "INFO", "propagate": False}
-    config["loggers"]["semsearch"] = {"handlers": ["semsearch"], "level": "WARNING", "propagate": False}
-    config["loggers"]["semsearch.live"] = {"handlers": ["semsearch"], "level": "INFO", "propagate": False}
-    return config
+MASTER = "services.server.master"  # the multi-worker parent process, run as `python -m`
 
 
 def run_server(settings: Settings) -> None:
@@ -43,10 +28,12 @@ def run_server(settings: Settings) -> None:
                     log_config=log_config(), server_header=False,
                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
         return
-    # Worker processes build their own app from the environment: pass the flags on through it.
+    # Worker processes build their own app from the environment: pass the flags on through it. The
+    # master becomes a fresh interpreter that imports only uvicorn (`master`), not this CLI's imports.
     os.environ.update(SEMSEARCH_HOST=settings.host, SEMSEARCH_PORT=str(settings.port),
                       SEMSEARCH_WORKERS=str(settings.workers),
                       SEMSEARCH_INDEX_DIR=str(settings.index_dir))
-    uvicorn.run("services.server.app:create_server_app", factory=True, workers=settings.workers,
-                host=settings.host, port=settings.port, access_log=False, log_config=log_config(),
-                server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", MASTER])
+
