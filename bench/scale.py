@@ -496,7 +496,7 @@ def measure_server(workers: int, index: Path, env: dict[str, str], cwd: Path, ti
                 break
             time.sleep(0.5)
         ready_seconds = time.perf_counter() - started
-        for question in questions[:20]:  # each on a new connection, so that several workers answer
+        for question in questions[:200]:  # each on a new connection, so that every worker answers some
             status, text = http("POST", base + "/query", {"query": question}, timeout=60)
             if status != 200:
                 raise StepError(f"POST /query -> {status}: {text[:300]}")
