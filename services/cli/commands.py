@@ -38,6 +38,7 @@ from .output import format_hit
 
 if TYPE_CHECKING:
     from semsearch.indexing.build import BuildReport
+    from semsearch.indexing.jobs import Compaction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,10 +51,11 @@ def _setup_logging(verbose: bool) -> None:
 
 def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
               quiet: bool = False, wait: bool = False, ray_address: str | None = None,
-              collection: str = DEFAULT_COLLECTION) -> BuildReport:
+              collection: str = DEFAULT_COLLECTION, compaction: Compaction = "inline") -> BuildReport:
     """Build and publish an index of `notes_dir` (embedding only what changed), with a progress bar
     and a summary on stderr. `wait`: wait for another build of the same index instead of failing.
-    `ray_address`: build on Ray at this address ("" for RAY_ADDRESS or local)."""
+    `ray_address`: build on Ray at this address ("" for RAY_ADDRESS or local). `compaction`: "defer"
+    leaves segment merges for later (`semsearch index --watch`)."""
     from tqdm import tqdm
 
     bars: list[tqdm[None]] = []  # created on the first batch, so errors before it print alone
@@ -68,7 +70,7 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
         report = build_notes(
             settings, notes, embedder=embedder, progress=progress, wait=wait, ray_address=ray_address,
             on_wait=lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True),
-            collection=collection)
+            collection=collection, compaction=compaction)
     finally:
         for bar in bars:
             bar.close()
@@ -183,14 +185,17 @@ def index_command(notes_dir: Path | None, collection: str | None, index_dir: Pat
     if not watch:
         run_build(settings, notes, wait=wait, ray_address=ray_address, collection=name)
         return
+    from semsearch.indexing.compaction import compact_index
     from semsearch.indexing.watch import watch_notes
 
     embedder = embedder_for(settings)
     click.echo(f"Watching {notes}, publishing into {settings.index_dir.absolute()} (Ctrl-C stops).", err=True)
     with stop_on_signals() as stop:
-        watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name),
+        watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name,
+                                             compaction="defer"),
                     include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms,
-                    stop_event=stop)
+                    stop_event=stop, compact=lambda: compact_index(settings.index_dir),
+                    idle_ms=settings.watch_compact_idle_ms)
 
 
 STOP_GRACE_SECONDS = 20.0  # after Ctrl-C, a sync in progress gets this long to finish before the exit
