@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from semsearch.embedders.hashing import HashingEmbedder
 from semsearch.errors import IndexLockedError
@@ -20,6 +21,7 @@ from semsearch.indexing.build import build_index, index_lock
 from semsearch.indexing.compaction import compact_index, pending_compaction
 from semsearch.indexing.watch import watch_notes
 from semsearch.search import Searcher
+from services.cli import main
 from tests.test_segments import BIG, _folder, _ranking
 from tests.test_sync_unchanged import QUERIES, note, write
 from tests.test_sync_watch import top_source, wait_for
@@ -115,6 +117,20 @@ def test_compaction_respects_a_build_in_progress(tmp_path: Path) -> None:
         assert waiting.is_alive() and published_name(index) == published
     waiting.join(60)
     assert done == [True] and published_name(index) != published
+
+
+def test_semsearch_compact_merges_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMSEARCH_MODEL", "hashing")
+    notes, index = _folder(tmp_path / "notes", 20), tmp_path / "index"
+    build_index(notes, index, HashingEmbedder())
+    _deferred_syncs(notes, index, 2)
+    nothing = CliRunner().invoke(main, ["compact", "--index-dir", str(index)])
+    assert nothing.exit_code == 0 and "Nothing to compact" in nothing.output
+    merged = CliRunner().invoke(main, ["compact", "--index-dir", str(index), "--all"])
+    assert merged.exit_code == 0 and "(1 segment)" in merged.output
+    for forced in ([], ["--all"]):
+        missing = CliRunner().invoke(main, ["compact", "--index-dir", str(tmp_path / "none"), *forced])
+        assert missing.exit_code == 1 and "No index at" in missing.output and not (tmp_path / "none").exists()
 
 
 class CompactingWatcher:

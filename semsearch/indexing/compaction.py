@@ -51,14 +51,17 @@ def compact_index(index_dir: Path, *, force: bool = False, wait: bool = False,
     """Under the build lock, publish the published build with its segments merged as
     `compaction_plan` says (`force`: all into one, its deleted rows dropped): the same passages
     ranked with the same scores, nothing read or embedded. Returns whether it wrote a build (False:
-    nothing was due). `wait`: wait for a build in progress instead of raising IndexLockedError."""
-    if not force and not pending_compaction(index_dir):  # the common case, without taking the lock
+    nothing was due or there is no build; forced, IndexNotFoundError). `wait`: wait for a build in
+    progress instead of raising IndexLockedError."""
+    if force:
+        current_build_dir(index_dir)  # IndexNotFoundError, before the lock makes the folder
+    elif not pending_compaction(index_dir):  # the common case, without taking the lock
         return False
     with index_lock(index_dir, wait=wait, on_wait=on_wait):
         remove_partial_builds(index_dir)
         previous = load_current(index_dir)
         parts = _parts(previous)
-        if not (_due(parts) or force and (len(parts) > 1 or any(s > live for s, live in parts))):
+        if not (_due(parts) or force and (len(parts) > 1 or any(stored > live for stored, live in parts))):
             return False
         m = previous.manifest
         meta = BuildMeta(m.model_name, m.chunking, m.file_count, previous.files, m.notes_dir, m.collections)

@@ -1,4 +1,5 @@
-"""The command line: `semsearch index|status|ask|eval|config|doctor` and the `ask "QUESTION"` shortcut.
+"""The command line: `semsearch index|status|ask|eval|config|doctor|collections|compact` and the
+`ask "QUESTION"` shortcut.
 
 Each command parses its options, calls the core through `semsearch.wiring`, and prints; a
 `SemsearchError` becomes one line on stderr and exit status 1 (`_guarded`). `semsearch serve`
@@ -31,6 +32,7 @@ from semsearch.settings import Settings, bundled_notes_dir, get_settings
 from semsearch.wiring import build_notes, collection_folders, embedder_for, open_live_index, retrieval_config
 
 from .collections import collections_command
+from .compact import compact_command
 from .config import config_command, settings_error
 from .doctor import doctor_command
 from .filter_flags import filter_options, flags_filter
@@ -347,7 +349,7 @@ def command_group(*extra: click.Command) -> click.Group:
         _setup_logging(verbose)
 
     for command in (index_command, status_command, ask_command, eval_command, config_command, doctor_command,
-                    collections_command, *extra):
+                    collections_command, compact_command, *extra):
         group.add_command(command)
     return group
 
