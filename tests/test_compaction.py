@@ -19,7 +19,7 @@ from semsearch.index.format import published_name
 from semsearch.index.loader import load_current
 from semsearch.indexing.build import build_index, index_lock
 from semsearch.indexing.compaction import compact_index, pending_compaction
-from semsearch.indexing.watch import watch_notes
+from semsearch.indexing.watch import run_compaction, watch_notes
 from semsearch.search import Searcher
 from services.cli import main
 from tests.test_segments import BIG, _folder, _ranking
@@ -208,3 +208,14 @@ def test_a_change_during_a_compaction_is_synced_and_a_failed_one_is_logged(tmp_p
         write(notes / "wasps.md", "# Wasps\n\nWasps eat the aphids on the roses.\n", age=0)
         wait_for(lambda: top_source(index, "wasps aphids roses") == "wasps.md", timeout=30)
     assert "compaction failed" in caplog.text and "disk on fire" in caplog.text
+
+
+def test_an_idle_compaction_is_tried_again_only_when_another_build_held_the_lock() -> None:
+    def locked() -> bool:
+        raise IndexLockedError("another build")
+
+    def broken() -> bool:
+        raise RuntimeError("broken")
+
+    assert run_compaction(locked) is True
+    assert run_compaction(broken) is False and run_compaction(lambda: True) is False

@@ -83,14 +83,15 @@ def watch_notes(notes_dir: Path, sync: Callable[[], object], *, include: Sequenc
     from watchfiles import watch
 
     run_sync(sync)
-    due = compact is not None
+    idle = compact is not None  # then watchfiles also yields (nothing) after idle_ms without a change
+    due = idle
     for changes in watch(notes_dir, watch_filter=notes_filter(notes_dir, include, ignore),
                          step=quiet_ms, debounce=max(max_wait_ms, quiet_ms), stop_event=stop_event,
                          force_polling=force_polling, raise_interrupt=False,
-                         rust_timeout=idle_ms if compact is not None else 5_000, yield_on_timeout=compact is not None):
+                         rust_timeout=idle_ms if idle else 5_000, yield_on_timeout=idle):
         if changes:
             logger.info("%d change(s) under %s: syncing", len(changes), notes_dir)
             run_sync(sync)
-            due = compact is not None
+            due = idle
         elif due and compact is not None:
             due = run_compaction(compact)
