@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, description="Passages embedded per batch.")
     watch_debounce_ms: int = Field(500, ge=10, le=60_000, description="`semsearch index --watch` "
                                    "syncs once the notes folder has been quiet this long.")
+    watch_compact_idle_ms: int = Field(30_000, ge=100, le=3_600_000, description="`semsearch index --watch` "
+                                       "defers merging the index's segments to when the notes folder has "
+                                       "been quiet this long after a sync.")
     fusion: Literal["rrf", "blend", "dense", "lexical"] = Field(
         "blend", description="How dense and BM25 results are combined: blend (weighted "
         "normalized scores), rrf (reciprocal rank fusion), or one retriever alone.")

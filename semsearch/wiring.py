@@ -20,6 +20,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .indexing.build import BuildReport, Progress
+    from .indexing.jobs import Compaction
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +63,15 @@ def build_options(settings: Settings) -> dict[str, Any]:
 
 def build_notes(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
                 progress: Progress | None = None, wait: bool = False, on_wait: Callable[[], None] | None = None,
-                ray_address: str | None = None, collection: str = DEFAULT_COLLECTION) -> BuildReport:
+                ray_address: str | None = None, collection: str = DEFAULT_COLLECTION,
+                compaction: Compaction = "inline") -> BuildReport:
     """Sync `collection` (default: the default collection) from `notes_dir` (default: the settings'
     notes) into the settings' index directory; other collections are carried as they are.
-    `ray_address`: read, chunk and embed on Ray ("" for RAY_ADDRESS or local)."""
+    `ray_address`: read, chunk and embed on Ray ("" for RAY_ADDRESS or local). `compaction`:
+    "defer" leaves due segment merges to `indexing.compaction.compact_index`."""
     notes = notes_dir or settings.notes_dir
     options = {**build_options(settings), "progress": progress, "wait": wait, "on_wait": on_wait,
-               "collection": collection}
+               "collection": collection, "compaction": compaction}
     if ray_address is not None:
         from .indexing.ray import ModelRef, build_index_ray
 

@@ -52,6 +52,11 @@ logger = logging.getLogger(__name__)
 SETTLED_ROWS = 32_768  # a segment this large (with at most MAX_DELETED_SHARE deleted) is left as it is
 MAX_DELETED_SHARE = 0.25  # more of a segment deleted, and it is merged with every later one
 MAX_SMALL = 4  # more segments after the settled ones, and they are merged into one
+# A sync that defers compaction (`semsearch index --watch`) still merges past these: search looks at
+# no more than 4x the segments, and deleted rows hold no more than half of a segment, when the
+# folder is never quiet long enough for the idle compaction.
+DEFERRED_MAX_SMALL = 4 * MAX_SMALL
+DEFERRED_DELETED_SHARE = 0.5
 
 
 @dataclass(slots=True)
@@ -102,11 +107,12 @@ def write_build(
 
 
 def write_sync(index_dir: Path, previous: Index, deleted: np.ndarray, chunks: list[Chunk], vectors: np.ndarray,
-               sentences: tuple[np.ndarray, np.ndarray] | None, meta: BuildMeta, *, compact: bool = False) -> Manifest:
+               sentences: tuple[np.ndarray, np.ndarray] | None, meta: BuildMeta, *, compact: bool = False,
+               defer: bool = False) -> Manifest:
     """Publish `previous` less its build rows `deleted`, plus `chunks` (with their vectors and
     sentence vectors) as a new segment: only the new segment and the build's small files are
     written; the previous segments are linked. Segments are merged when `compaction_plan` (or
-    `compact`) says so."""
+    `compact`) says so; with `defer`, only past its hard bounds."""
     dim = previous.manifest.dim
     deleted = np.unique(np.asarray(deleted, dtype=np.int64))
     kept = np.setdiff1d(np.arange(len(previous.chunks), dtype=np.int64), deleted)
@@ -119,7 +125,7 @@ def write_sync(index_dir: Path, previous: Index, deleted: np.ndarray, chunks: li
     columns = previous.columns.values(kept) + ColumnValues.of(chunks)
     fresh = segment_of(chunks, vectors, sentences, previous.lexical) if chunks else None
     parts = [(segment, rows) for segment, rows in zip(previous.segments, live, strict=True) if len(rows)]
-    merge_from = compaction_plan([(s.rows, len(rows)) for s, rows in parts], len(chunks), compact)
+    merge_from = compaction_plan([(s.rows, len(rows)) for s, rows in parts], len(chunks), compact, defer=defer)
     linked = parts[:merge_from]
     new: list[tuple[SegmentData, VectorStore | None]] = []
     if merge_from < len(parts):
@@ -132,13 +138,15 @@ def write_sync(index_dir: Path, previous: Index, deleted: np.ndarray, chunks: li
     return _write(index_dir, previous, [s for s, _ in linked], new, deletions, lambda: (columns, counts, meta), dim)
 
 
-def compaction_plan(parts: Sequence[tuple[int, int]], adding: int, force: bool = False) -> int:
+def compaction_plan(parts: Sequence[tuple[int, int]], adding: int, force: bool = False, *,
+                    defer: bool = False) -> int:
     """Of the segments (stored rows, live rows) a sync keeps, before one of `adding` rows: how many
     to keep as they are; the rest are merged with the new rows into one segment (a size-tiered
     policy). The leading *settled* segments (SETTLED_ROWS live rows or more, at most
     MAX_DELETED_SHARE deleted) stay; the ones after them are merged when one of them has more than
     MAX_DELETED_SHARE deleted or when there would be more than MAX_SMALL of them. Everything is
-    merged when forced."""
+    merged when forced. `defer`: nothing is merged unless a segment has more than
+    DEFERRED_DELETED_SHARE deleted or there would be more than DEFERRED_MAX_SMALL unsettled ones."""
     if force:
         return 0
     settled = 0
@@ -147,6 +155,9 @@ def compaction_plan(parts: Sequence[tuple[int, int]], adding: int, force: bool =
             break
         settled += 1
     rest = parts[settled:]
+    if defer and len(rest) + (adding > 0) <= DEFERRED_MAX_SMALL and \
+            all(stored - live <= DEFERRED_DELETED_SHARE * stored for stored, live in parts):
+        return len(parts)
     if any(stored - live > MAX_DELETED_SHARE * stored for stored, live in rest) or \
             len(rest) + (adding > 0) > MAX_SMALL:
         return settled

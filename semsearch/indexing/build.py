@@ -37,7 +37,7 @@ from .file_record import (
     in_collection,
     keep_unreadable_folders,
 )
-from .jobs import SEGMENT_ROWS, BuildJob, PendingBuild, syncable
+from .jobs import SEGMENT_ROWS, BuildJob, Compaction, PendingBuild, syncable
 from .reuse import embed_in_batches
 from .unchanged import Reuse, file_stat, reuse_unchanged, sync_options, up_to_date
 
@@ -178,13 +178,15 @@ def build_index(
     store_sentences: bool = True,
     collection: str = DEFAULT_COLLECTION,
     segment_rows: int = SEGMENT_ROWS,
+    compaction: Compaction = "inline",
 ) -> BuildReport:
     """Sync collection `collection` (default: the default collection) from `notes_dir` and publish
     the build under `index_dir`, embedding only the chunks the previous build does not already hold.
     Every other collection of the previous build is carried as it was: not read, not embedded.
     `wait`: wait for another build instead of failing. `store_sentences`: also store sentence vectors
     for the sentence stage (False: a faster build that ranks as the stage-off configuration does).
-    `segment_rows`: a first build writes a segment each time it has read this many passages."""
+    `segment_rows`: a first build writes a segment each time it has read this many passages.
+    `compaction`: "defer" leaves due segment merges to `compaction.compact_index` (within bounds)."""
     started = time.perf_counter()
     check_collection_name(collection)
     if not notes_dir.is_dir():
@@ -200,7 +202,8 @@ def build_index(
                 return _up_to_date_report(*current, started)
         read_at = time.time_ns()
         previous = previous_build(index_dir, sentences=store_sentences)
-        job = BuildJob(index_dir, embedder, collection, batch_size, progress, store_sentences, overlap_tokens)
+        job = BuildJob(index_dir, embedder, collection, batch_size, progress, store_sentences, overlap_tokens,
+                       compaction)
         folders = {**(previous.manifest.collections if previous is not None else {}),
                    **({DEFAULT_COLLECTION: previous.manifest.notes_dir}
                       if previous is not None and not previous.manifest.collections and previous.chunks else {}),

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 SEGMENT_ROWS = 65_536  # a first build writes a segment each time it has read this many passages
 
 Progress = Callable[[int, int], None]
+Compaction = Literal["inline", "defer"]  # merge segments in the sync that trips the plan, or leave it for later
 
 
 def syncable(previous: Index, embedder: Embedder, store_sentences: bool) -> bool:
@@ -76,6 +78,7 @@ class BuildJob:
     progress: Progress | None
     store_sentences: bool
     overlap_tokens: int
+    compaction: Compaction = "inline"  # "defer": a sync merges only past the writer's hard bounds
 
     def _meta(self, record: BuildFiles, folders: dict[str, str], names: set[str]) -> BuildMeta:
         return BuildMeta(self.embedder.model_name,
@@ -156,7 +159,7 @@ class BuildJob:
             files = finish(record)
             return write_sync(self.index_dir, previous, deleted, chunks, vectors,
                               (sentence_array, owner) if self.store_sentences else None,
-                              self._meta(files, folders, names)), files
+                              self._meta(files, folders, names), defer=self.compaction == "defer"), files
 
         return PendingBuild(publish, held + len(sentences), sentences_embedded)
 

@@ -1,4 +1,5 @@
-"""The command line: `semsearch index|status|ask|eval|config|doctor` and the `ask "QUESTION"` shortcut.
+"""The command line: `semsearch index|status|ask|eval|config|doctor|collections|compact` and the
+`ask "QUESTION"` shortcut.
 
 Each command parses its options, calls the core through `semsearch.wiring`, and prints; a
 `SemsearchError` becomes one line on stderr and exit status 1 (`_guarded`). `semsearch serve`
@@ -31,6 +32,7 @@ from semsearch.settings import Settings, bundled_notes_dir, get_settings
 from semsearch.wiring import build_notes, collection_folders, embedder_for, open_live_index, retrieval_config
 
 from .collections import collections_command
+from .compact import compact_command
 from .config import config_command, settings_error
 from .doctor import doctor_command
 from .filter_flags import filter_options, flags_filter
@@ -38,6 +40,7 @@ from .output import format_hit
 
 if TYPE_CHECKING:
     from semsearch.indexing.build import BuildReport
+    from semsearch.indexing.jobs import Compaction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,10 +53,11 @@ def _setup_logging(verbose: bool) -> None:
 
 def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Embedder | None = None,
               quiet: bool = False, wait: bool = False, ray_address: str | None = None,
-              collection: str = DEFAULT_COLLECTION) -> BuildReport:
+              collection: str = DEFAULT_COLLECTION, compaction: Compaction = "inline") -> BuildReport:
     """Build and publish an index of `notes_dir` (embedding only what changed), with a progress bar
     and a summary on stderr. `wait`: wait for another build of the same index instead of failing.
-    `ray_address`: build on Ray at this address ("" for RAY_ADDRESS or local)."""
+    `ray_address`: build on Ray at this address ("" for RAY_ADDRESS or local). `compaction`: "defer"
+    leaves segment merges for later (`semsearch index --watch`)."""
     from tqdm import tqdm
 
     bars: list[tqdm[None]] = []  # created on the first batch, so errors before it print alone
@@ -68,7 +72,7 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
         report = build_notes(
             settings, notes, embedder=embedder, progress=progress, wait=wait, ray_address=ray_address,
             on_wait=lambda: click.echo("Waiting for another `semsearch index` to finish...", err=True),
-            collection=collection)
+            collection=collection, compaction=compaction)
     finally:
         for bar in bars:
             bar.close()
@@ -183,14 +187,17 @@ def index_command(notes_dir: Path | None, collection: str | None, index_dir: Pat
     if not watch:
         run_build(settings, notes, wait=wait, ray_address=ray_address, collection=name)
         return
+    from semsearch.indexing.compaction import compact_index
     from semsearch.indexing.watch import watch_notes
 
     embedder = embedder_for(settings)
     click.echo(f"Watching {notes}, publishing into {settings.index_dir.absolute()} (Ctrl-C stops).", err=True)
     with stop_on_signals() as stop:
-        watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name),
+        watch_notes(notes, lambda: run_build(settings, notes, embedder=embedder, wait=True, collection=name,
+                                             compaction="defer"),
                     include=settings.include, ignore=[settings.index_dir], quiet_ms=settings.watch_debounce_ms,
-                    stop_event=stop)
+                    stop_event=stop, compact=lambda: compact_index(settings.index_dir),
+                    idle_ms=settings.watch_compact_idle_ms)
 
 
 STOP_GRACE_SECONDS = 20.0  # after Ctrl-C, a sync in progress gets this long to finish before the exit
@@ -342,7 +349,7 @@ def command_group(*extra: click.Command) -> click.Group:
         _setup_logging(verbose)
 
     for command in (index_command, status_command, ask_command, eval_command, config_command, doctor_command,
-                    collections_command, *extra):
+                    collections_command, compact_command, *extra):
         group.add_command(command)
     return group
 
