@@ -79,13 +79,14 @@ def spells(letters: str, words: Sequence[str]) -> bool:
     return fits(0, 0)
 
 
-def _definitions(letters: str, text: str, spans: Sequence[tuple[int, int, str]], at: int) -> Iterable[str]:
+def _definitions(letters: str, text: str, spans: Sequence[tuple[int, int, str]], words: Sequence[str],
+                 at: int) -> Iterable[str]:
     """Definitions of the acronym at word `at` of `text`, adjacent and complete: the words just
     before it (`deep belief networks (DBN)`), or the words just after it up to the end of the
     clause (`DBN - deep belief networks, ...`), across one separator, with only spaces or hyphens
-    between the definition's words (`urn:ietf:...` is not a definition)."""
+    between the definition's words (`urn:ietf:...` is not a definition). `words` are the spans'
+    words."""
     longest = len(letters) + MAX_EXTRA_WORDS
-    words = [word for _, _, word in spans]
 
     def joined(first: int, last: int) -> bool:  # words first..last-1 are one run of words
         return all(_WORD_GAP.fullmatch(text[spans[k][1]:spans[k + 1][0]]) for k in range(first, last - 1))
@@ -177,6 +178,7 @@ class GlossaryCounts:
     def _count(self, text: str, sign: int) -> None:
         spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         lowered: list[tuple[int, int, str]] | None = None
+        words: list[str] = []
         for at, (_, _, token) in enumerate(spans):
             key = acronym_key(token)
             if key is not None:
@@ -194,10 +196,12 @@ class GlossaryCounts:
                     candidates.append((token[:-1], f"{token} {token[:-1]}"))
             else:
                 continue
-            lowered = lowered or [(start, end, word.lower()) for start, end, word in spans]
+            if lowered is None:
+                lowered = [(start, end, word.lower()) for start, end, word in spans]
+                words = [word for _, _, word in lowered]
             for letters, name in candidates:
                 table = self.found if name == letters else self.slug
-                forms = [d for d in _definitions(letters, text, lowered, at) if letters not in d.split()]
+                forms = [d for d in _definitions(letters, text, lowered, words, at) if letters not in d.split()]
                 if forms:
                     counted = table.setdefault(name, Counter())
                     for form in forms:
