@@ -93,11 +93,14 @@ class EmbeddingCache:
 
 def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int,
                      progress: Progress | None = None) -> FloatArray:
-    """Embed longest-first in batches (less padding), returning vectors in the input order. An
-    embedder that `SupportsBulk` picks the backend for the whole job first."""
+    """Embed longest-first in batches, returning vectors in the input order. Length is counted in the
+    model's tokens (up to where it truncates), so that each batch holds texts of about one length and
+    little padding. An embedder that `SupportsBulk` picks the backend for the whole job first."""
     if isinstance(embedder, SupportsBulk):
         embedder = embedder.for_bulk(texts)
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    limit = embedder.max_tokens
+    lengths = [min(embedder.count_tokens(t), limit) for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for start in range(0, len(order), batch_size):
         ids = order[start : start + batch_size]
