@@ -96,3 +96,23 @@ def test_bf16_vectors_match_fp32_on_the_notes() -> None:
     texts = [c.embed_text for c in chunks][:120] + ["what is inverted dropout", "x " * 600]
     cosine = np.sum(fp32.embed_documents(texts) * bf16.embed_documents(texts), axis=1)
     assert cosine.min() >= 0.9999
+
+
+class BatchRecordingEmbedder(HashingEmbedder):
+    """The hashing embedder (a token is a word), recording each batch it is given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return super().embed_documents(texts)
+
+
+def test_batches_hold_texts_of_about_one_length_in_model_tokens_not_characters() -> None:
+    embedder = BatchRecordingEmbedder()
+    # by characters the order would be 34, 15, 7, 3; by tokens (words, here) it is 4, 2, 1, 1
+    texts = ["x y", "supercalifragilisticexpialidocious", "a b c d", "onelongwordhere"]
+    vectors = embed_in_batches(embedder, texts, batch_size=2)
+    assert embedder.batches == [["a b c d", "x y"], ["supercalifragilisticexpialidocious", "onelongwordhere"]]
+    assert np.allclose(vectors, HashingEmbedder().embed_documents(texts))  # in the input order
