@@ -74,6 +74,8 @@ def test_onnx_matches_torch_on_every_chunk_of_the_notes(tmp_path: Path) -> None:
     onnx_embedder = getattr(loaded, "light", loaded)  # on a CPU with native bf16, bulk jobs go to torch
     assert isinstance(onnx_embedder, OnnxEmbedder)
     assert onnx_embedder.model_name == torch_embedder.model_name
+    exported = onnx_embedder.onnx_path  # the graph alone; its weights in one side file ONNX Runtime maps
+    assert exported.stat().st_size < 1 << 20 and len(list(exported.parent.glob("*.weights"))) == 1
     chunks, _, _ = collect_chunks(bundled_notes_dir(), onnx_embedder, include=DEFAULT_INCLUDE,
                                   max_file_bytes=DEFAULT_MAX_FILE_BYTES, overlap_tokens=32)
     texts = [c.embed_text for c in chunks] + ["what is inverted dropout", "x " * 600]
@@ -92,3 +94,44 @@ def test_int8_is_close_and_has_its_own_identity(tmp_path: Path) -> None:
     assert int8.model_name != fp32.model_name
     texts = ["Inverted dropout scales activations at training time.", "How do we rotate API keys?"]
     assert np.sum(fp32.embed_documents(texts) * int8.embed_documents(texts), axis=1).min() >= 0.98
+
+
+def tiny_model(path: Path) -> np.ndarray:
+    """An ONNX file of one MatMul whose 2 MB weight is inside the graph; returns the weight."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.random.default_rng(0).normal(size=(1000, 500)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1000])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 500])],
+        initializer=[numpy_helper.from_array(weight, "w")])
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return weight
+
+
+def run_model(path: Path, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    out: np.ndarray = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    return out
+
+
+def test_weights_move_to_a_side_file_that_onnx_runtime_maps_with_the_same_outputs(tmp_path: Path) -> None:
+    from semsearch.embedders.export import GRAPH_ONLY_BYTES, WEIGHTS_SUFFIX, split_weights
+
+    path = tmp_path / FILES["fp32"]
+    weight = tiny_model(path)
+    x = np.random.default_rng(1).normal(size=(3, 1000)).astype(np.float32)
+    before = run_model(path, x)
+    assert path.stat().st_size > GRAPH_ONLY_BYTES
+    assert split_weights(path) == path
+    side = sorted(tmp_path.glob(f"*{WEIGHTS_SUFFIX}"))
+    assert path.stat().st_size < 10_000 and len(side) == 1 and side[0].stat().st_size == weight.nbytes
+    assert np.array_equal(run_model(path, x), before)
+    assert split_weights(path) == path and sorted(tmp_path.glob(f"*{WEIGHTS_SUFFIX}")) == side  # done once
+    tiny_model(path)  # a new export of the same name: its side file replaces the old one
+    split_weights(path)
+    again = sorted(tmp_path.glob(f"*{WEIGHTS_SUFFIX}"))
+    assert len(again) == 1 and again != side and np.array_equal(run_model(path, x), before)

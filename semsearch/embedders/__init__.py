@@ -69,7 +69,7 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
     if backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
     spec = resolve_model(model)
-    from .export import export_onnx, model_file, quantize_int8
+    from .export import export_onnx, model_file, quantize_int8, split_weights
 
     if backend in ("onnx", "onnx-int8") or (backend == "auto" and device in ("auto", "cpu", "cuda")):
         from .onnx import OnnxEmbedder
@@ -78,6 +78,8 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
             return OnnxEmbedder(spec, quantize_int8(spec, cache_dir), device=device,
                                 model_name=int8_model_name(spec))
         path = model_file(spec, "fp32", cache_dir)
+        if path is not None:  # a cache made before the weights moved to a side file
+            path = split_weights(path)
         if backend == "onnx" or path is not None:
             onnx = OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device)
             if backend == "auto" and onnx.providers[0] == "CPUExecutionProvider" and cpu_has_native_bf16():
