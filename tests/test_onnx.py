@@ -135,3 +135,15 @@ def test_weights_move_to_a_side_file_that_onnx_runtime_maps_with_the_same_output
     split_weights(path)
     again = sorted(tmp_path.glob(f"*{WEIGHTS_SUFFIX}"))
     assert len(again) == 1 and again != side and np.array_equal(run_model(path, x), before)
+
+
+def test_a_file_in_a_folder_that_cannot_be_written_is_used_as_it_is(tmp_path: Path) -> None:
+    from semsearch.embedders.export import LOCK, split_weights
+
+    path = tmp_path / FILES["fp32"]
+    tiny_model(path)
+    x = np.ones((1, 1000), dtype=np.float32)
+    before, size = run_model(path, x), path.stat().st_size
+    (tmp_path / LOCK).mkdir()  # the lock file cannot be opened: as in a read-only cache
+    assert split_weights(path) == path
+    assert path.stat().st_size == size and np.array_equal(run_model(path, x), before)

@@ -138,10 +138,19 @@ def export_onnx(spec: ModelSpec, cache_dir: Path | None = None) -> Path:
 def split_weights(path: Path) -> Path:
     """Move the weights of the ONNX file `path` to a side file beside it (`path.<token>.weights`),
     leaving a graph that refers to them, and remove older side files of `path`. Returns `path`; a
-    file that holds no weights already is left as it is. Under a lock file in the folder, so that
-    two processes do not convert the same file at once."""
+    file that holds no weights already is left as it is, and so is one in a folder that cannot be
+    written (it loads as it is, only slower). Under a lock file in the folder, so that two processes
+    do not convert the same file at once."""
     if path.stat().st_size <= GRAPH_ONLY_BYTES:
         return path
+    try:
+        _split_weights(path)
+    except OSError as exc:
+        logger.warning("could not move the weights of %s to a side file (%s); using it as it is", path, exc)
+    return path
+
+
+def _split_weights(path: Path) -> None:
     import fcntl
 
     import onnx
@@ -149,7 +158,7 @@ def split_weights(path: Path) -> Path:
     with open(path.parent / LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.stat().st_size <= GRAPH_ONLY_BYTES:  # another process did it meanwhile
-            return path
+            return
         started = time.perf_counter()
         model = onnx.load(str(path))
         weights = f"{path.name}.{secrets.token_hex(4)}{WEIGHTS_SUFFIX}"
@@ -164,7 +173,6 @@ def split_weights(path: Path) -> Path:
             if old.name != weights:
                 old.unlink(missing_ok=True)
     logger.info("moved the weights of %s to %s in %.1fs", path, weights, time.perf_counter() - started)
-    return path
 
 
 def _optimize(raw: Path, target: Path, config: Any) -> None:
