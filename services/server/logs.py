@@ -1,6 +1,6 @@
-"""How a `semsearch serve` process logs, and how long it lets requests finish on shutdown: shared
-by the single-process server (`run`) and the multi-worker master (`master`), which imports only
-this and uvicorn."""
+"""The uvicorn options of every `semsearch serve` process (how it logs, how long it lets requests
+finish on shutdown): shared by the single-process server (`run`) and the multi-worker master
+(`master`), which imports only this and uvicorn."""
 
 from __future__ import annotations
 
@@ -24,3 +24,9 @@ def log_config() -> dict[str, Any]:
     config["loggers"]["semsearch"] = {"handlers": ["semsearch"], "level": "WARNING", "propagate": False}
     config["loggers"]["semsearch.live"] = {"handlers": ["semsearch"], "level": "INFO", "propagate": False}
     return config
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """What `uvicorn.run` is given besides the app, the address and the workers."""
+    return {"access_log": False, "log_config": log_config(), "server_header": False,
+            "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS}

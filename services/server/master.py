@@ -9,7 +9,7 @@ import os
 
 import uvicorn
 
-from .logs import GRACEFUL_SHUTDOWN_SECONDS, log_config
+from .logs import uvicorn_options
 
 APP_FACTORY = "services.server.app:create_server_app"
 
@@ -17,8 +17,7 @@ APP_FACTORY = "services.server.app:create_server_app"
 def main() -> None:
     """Run `SEMSEARCH_WORKERS` worker processes on `SEMSEARCH_HOST`:`SEMSEARCH_PORT` until SIGTERM."""
     uvicorn.run(APP_FACTORY, factory=True, workers=int(os.environ["SEMSEARCH_WORKERS"]),
-                host=os.environ["SEMSEARCH_HOST"], port=int(os.environ["SEMSEARCH_PORT"]), access_log=False,
-                log_config=log_config(), server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                host=os.environ["SEMSEARCH_HOST"], port=int(os.environ["SEMSEARCH_PORT"]), **uvicorn_options())
 
 
 if __name__ == "__main__":

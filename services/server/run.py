@@ -12,7 +12,7 @@ from semsearch.settings import Settings
 from services.api.auth import check_bind, load_api_keys
 
 from .app import create_server_app
-from .logs import GRACEFUL_SHUTDOWN_SECONDS, log_config
+from .logs import uvicorn_options
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +24,7 @@ def run_server(settings: Settings) -> None:
     (up to 30 s) and runs the app's shutdown. Refuses an open API on a non-loopback address."""
     check_bind(settings.host, load_api_keys(settings))
     if settings.workers == 1:
-        uvicorn.run(create_server_app(settings), host=settings.host, port=settings.port, access_log=False,
-                    log_config=log_config(), server_header=False,
-                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+        uvicorn.run(create_server_app(settings), host=settings.host, port=settings.port, **uvicorn_options())
         return
     # Worker processes build their own app from the environment: pass the flags on through it. The
     # master becomes a fresh interpreter that imports only uvicorn (`master`), not this CLI's imports.
