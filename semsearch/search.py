@@ -21,7 +21,7 @@ from .errors import QueryError
 from .filters import GLOB_CHARS, Filter, allowed_rows, source_matches
 from .index.format import Manifest
 from .index.glossary import spell_out
-from .index.loader import Index, load_current
+from .index.loader import Index, check_model, load_current
 from .ranking.calibration import Calibration, calibration_for
 from .ranking.fusion import IdArray, RetrievalConfig, rank_query
 from .ranking.memo import RankingMemo
@@ -122,8 +122,8 @@ class Searcher:
              limits: QueryLimits | None = None) -> Searcher:
         """The published build at `index_dir`, checked against `embedder`'s model."""
         retrieval = retrieval or RetrievalConfig()
-        index = load_current(index_dir, model_name=embedder.model_name, dim=embedder.dim,
-                             sentences=retrieval.uses_sentences)
+        index = load_current(index_dir, sentences=retrieval.uses_sentences)
+        check_model(index, embedder.model_name, embedder.dim)  # after the load: a model may still be loading
         return cls(index, embedder, retrieval, limits or QueryLimits())
 
     @property

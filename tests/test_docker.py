@@ -50,7 +50,7 @@ def test_the_image_runs_commands_and_modules_that_exist() -> None:
     from services.main import main
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["semsearch"] == "services.main:main"
+    assert scripts["semsearch"] == "services.launch:semsearch"
     lines = [line for path in (ROOT / "Dockerfile", ENTRYPOINT) for line in path.read_text().splitlines()
              if not line.lstrip().startswith("#")]
     text = "\n".join(lines)

@@ -11,7 +11,7 @@ The rules, which this table and the constants below encode:
         fastapi, starlette, uvicorn, slack_bolt, slack_sdk, click, mcp, prometheus_client,
         fastapi_offline, ray.serve.
     (b) services.<name> packages are edges (cli, api, slack, and any future one) except the
-        composition layer (services.main, services.server). An edge imports the core and its own
+        composition layer (services.launch, services.main, services.server). An edge imports the core and its own
         package, never another edge and never the composition layer.
     (c) Inside the core, arrows point down and never up:
 
@@ -60,7 +60,7 @@ EDGE_FRAMEWORKS = ("fastapi", "starlette", "uvicorn", "slack_bolt", "slack_sdk",
 CORE_FORBIDDEN = ("services", *EDGE_FRAMEWORKS)
 
 # (b) the composition layer: the only part of services/ that may import more than one edge
-COMPOSITION = ("services.main", "services.server")
+COMPOSITION = ("services.launch", "services.main", "services.server")
 
 # (c) the core's layers: part of semsearch/ -> what it may import (besides itself)
 BASE = frozenset({"errors", "records", "links", "version", "wire"})

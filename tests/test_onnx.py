@@ -147,3 +147,22 @@ def test_a_file_in_a_folder_that_cannot_be_written_is_used_as_it_is(tmp_path: Pa
     (tmp_path / LOCK).mkdir()  # the lock file cannot be opened: as in a read-only cache
     assert split_weights(path) == path
     assert path.stat().st_size == size and np.array_equal(run_model(path, x), before)
+
+
+def test_onnx_runtime_writes_no_device_id_or_telemetry_under_the_users_cache(tmp_path: Path) -> None:
+    """ONNX Runtime keeps a device id in ~/.cache/Microsoft/DeveloperTools unless ORT_DISABLE_TELEMETRY
+    is set, which importing semsearch's embedders does (a user's own setting wins)."""
+    model = tmp_path / "tiny.onnx"
+    tiny_model(model)
+    session = f"import onnxruntime as o; o.InferenceSession({str(model)!r}, providers=['CPUExecutionProvider'])"
+
+    def microsoft_folder_after(code: str, name: str) -> bool:
+        home = tmp_path / name
+        env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+        env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+        return any(home.rglob("DeveloperTools"))
+
+    if not microsoft_folder_after(session, "plain"):
+        pytest.skip("this onnxruntime keeps no device id: nothing to turn off")
+    assert not microsoft_folder_after(f"import semsearch.embedders; {session}", "semsearch")

@@ -5,6 +5,7 @@ Backends import their heavy libraries lazily, so importing this package is cheap
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -19,6 +20,11 @@ from .sentence_transformer import SentenceTransformerEmbedder, cpu_has_native_bf
 
 FloatArray = npt.NDArray[np.float32]
 
+# ONNX Runtime (1.2x) writes a device id to ~/.cache/Microsoft/DeveloperTools and records telemetry
+# events on every session it creates; semsearch runs offline over private notes, so that is off
+# unless the user's environment turns it on.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 __all__ = ["BACKENDS", "MODELS", "Embedder", "FloatArray", "ModelSpec", "SupportsBulk", "load_embedder",
            "resolve_model"]
 
@@ -27,9 +33,19 @@ __all__ = ["BACKENDS", "MODELS", "Embedder", "FloatArray", "ModelSpec", "Support
 class Embedder(Protocol):
     """Turns texts into L2-normalized float32 vectors of `dim` dimensions."""
 
-    model_name: str  # the model's identity, recorded in the index manifest
-    dim: int
-    max_tokens: int  # the most tokens one text may have before the model truncates it
+    @property
+    def model_name(self) -> str:
+        """The model's identity, recorded in the index manifest."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """The most tokens one text may have before the model truncates it."""
+        ...
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` without special tokens, as the model's tokenizer counts them."""

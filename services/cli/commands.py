@@ -23,6 +23,7 @@ import click
 from pydantic import ValidationError
 
 from semsearch.embedders import Embedder
+from semsearch.embedders.preload import PreloadingEmbedder
 from semsearch.errors import SemsearchError
 from semsearch.filters import Filter
 from semsearch.index.format import CURRENT
@@ -98,7 +99,7 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
 def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, *, source: str | None = None,
            flags: Filter | None = None) -> None:
     """Print the passages that answer `question`, or that nothing does (the core's decision)."""
-    embedder = embedder_for(settings)
+    embedder = PreloadingEmbedder(lambda: embedder_for(settings))  # loads while the index opens
     first_run: list[Path] = []
 
     def first_build(settings: Settings) -> BuildReport:

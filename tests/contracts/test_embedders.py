@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from semsearch.embedders import Embedder, load_embedder
+from semsearch.embedders.preload import PreloadingEmbedder
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 NORM_TOLERANCE = 1e-3
@@ -58,6 +59,12 @@ class Loaded:
 BACKENDS = [
     pytest.param(Backend("hashing", lambda: load_embedder("hashing"), roles_differ=False, semantic=False),
                  id="hashing"),
+    pytest.param(Backend("preload-hashing", lambda: PreloadingEmbedder(lambda: load_embedder("hashing")),
+                         roles_differ=False, semantic=False),
+                 id="preload-hashing"),
+    pytest.param(Backend("preload-onnx", lambda: PreloadingEmbedder(lambda: load_embedder(MINILM, backend="onnx")),
+                         roles_differ=False, semantic=True),
+                 id="preload-onnx", marks=pytest.mark.slow),
     pytest.param(Backend("onnx", lambda: load_embedder(MINILM, backend="onnx"), roles_differ=False, semantic=True),
                  id="onnx", marks=pytest.mark.slow),
     # precision auto: bf16 autocast on a CPU with native bf16 (fp32 elsewhere), where padding a text
