@@ -13,6 +13,10 @@ semsearch's own overhead and not the model's:
 - serve1, serve4   `semsearch serve --workers 1` / `4` on 127.0.0.1: RSS (and PSS) summed over
             the server's process tree once every worker has loaded the index and answered
 - disk      size of the published build, per file and in total
+- cold_ask_model   cold `ask` with the default ONNX model (offline) loading and embedding each
+            question, on a stand-in build of the same folder: its vectors are hashing vectors of
+            the model's width filed under the model's name (`StandInEmbedder`), so that a build
+            takes minutes; the vectors mean nothing, the work of answering is the real model's
 - real      (only with --real-model) the default ONNX model, `HF_HUB_OFFLINE=1`: a build of the
             same folder with it (slow: it embeds every chunk and sentence), then cold `ask`
 
@@ -58,7 +62,7 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-STEPS = ("build", "resync", "edit", "cold_ask", "search", "serve1", "serve4", "disk")
+STEPS = ("build", "resync", "edit", "cold_ask", "cold_ask_model", "search", "serve1", "serve4", "disk")
 TIME_BIN = Path("/usr/bin/time")
 MTIME_EPOCH = 1_735_689_600  # 2025-01-01: the generated files' mtimes start here, a minute apart
 
@@ -292,9 +296,9 @@ def semsearch_command() -> list[str]:
 
 
 def base_env(workdir: Path, model: str = "hashing") -> dict[str, str]:
-    """The environment without the caller's SEMSEARCH_* settings, a config file that does not
-    exist, the given model, and no network for model files."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEMSEARCH_")}
+    """The environment without the caller's SEMSEARCH_* settings (but its model cache), a config
+    file that does not exist, the given model (none: the default), and no network for model files."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEMSEARCH_") or k == "SEMSEARCH_MODEL_CACHE"}
     env.update(SEMSEARCH_CONFIG_FILE=str(workdir / "no-config.toml"), HF_HUB_OFFLINE="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")])))
     if model:
@@ -359,6 +363,52 @@ def measure_cold_ask(index: Path, env: dict[str, str], cwd: Path, timeout: float
     rss = [r.max_rss_mb for r in runs if r.max_rss_mb is not None]
     return {"runs": seconds, "median_seconds": statistics.median(seconds), "min_seconds": min(seconds),
             "max_seconds": max(seconds), "max_rss_mb": max(rss) if rss else None}
+
+
+class StandInEmbedder:
+    """Hashing vectors at the default model's width, under its name: a build the real model can
+    query (for timing only), made in the hashing embedder's time."""
+
+    def __init__(self) -> None:
+        from semsearch.embedders import resolve_model
+        from semsearch.embedders.hashing import HashingEmbedder
+
+        spec = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+        self._hashing = HashingEmbedder()
+        self.model_name, self.dim, self.max_tokens = spec.name, spec.dim or 384, spec.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self._hashing.count_tokens(text)
+
+    def _embed(self, texts: Sequence[str]) -> Any:
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        vectors[:, : self._hashing.dim] = self._hashing.embed_documents(texts)
+        vectors[:, self._hashing.dim :] = vectors[:, : self.dim - self._hashing.dim]  # every dimension used
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def embed_documents(self, texts: Sequence[str]) -> Any:
+        return self._embed(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> Any:
+        return self._embed(texts)
+
+
+def standin_child(notes: Path) -> None:
+    """In this process: build the settings' index of `notes` with `StandInEmbedder`."""
+    from semsearch.settings import get_settings
+    from semsearch.wiring import build_notes
+
+    report = build_notes(get_settings(), notes, embedder=StandInEmbedder(), wait=True)  # type: ignore[arg-type]
+    sys.stdout.write(f"stand-in build {report}\n")
+
+
+def measure_cold_ask_model(notes: Path, index: Path, env: dict[str, str], cwd: Path, timeout: float,
+                           repeats: int, questions: Sequence[str]) -> dict[str, Any]:
+    built = timed([sys.executable, str(Path(__file__).resolve()), "--standin-child", str(notes)],
+                  {**env, "SEMSEARCH_INDEX_DIR": str(index)}, cwd, timeout, "stand-in build")
+    ask(questions[-1], index, env, cwd, timeout)  # warm-up: the page cache, the model's ONNX file
+    return {"standin_build_seconds": built.seconds,
+            **measure_cold_ask(index, env, cwd, timeout, repeats, questions)}
 
 
 def search_child(queries_file: Path) -> None:
@@ -551,6 +601,9 @@ STEP_ROWS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
              f"{fmt(e['ask_seconds'])} s = {fmt(e['total_seconds'])} s; edited file top hit: {fmt(e['top_hit_ok'])}"),
     "cold_ask": ("cold `ask`", lambda c: f"median {fmt(c['median_seconds'], 2)} s ({fmt(c['min_seconds'], 2)}-"
                  f"{fmt(c['max_seconds'], 2)}, {len(c['runs'])} runs), peak RSS {fmt(c['max_rss_mb'], 0)} MB"),
+    "cold_ask_model": ("cold `ask`, the real ONNX model (stand-in build)", lambda c: f"median "
+                       f"{fmt(c['median_seconds'], 2)} s ({fmt(c['min_seconds'], 2)}-{fmt(c['max_seconds'], 2)}, "
+                       f"{len(c['runs'])} runs), peak RSS {fmt(c['max_rss_mb'], 0)} MB"),
     "search": ("`search()` once loaded", lambda s: f"p50 {fmt(s['p50_ms'], 2)} ms, p99 {fmt(s['p99_ms'], 2)} ms "
                f"({s['queries']} queries); `Searcher.open` {fmt(s['open_seconds'], 2)} s"),
 }
@@ -608,9 +661,13 @@ def main() -> int:
                         "(ONNX) model, offline; slow: it embeds every chunk and sentence")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--search-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--standin-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.search_child:
         search_child(args.search_child)
+        return 0
+    if args.standin_child:
+        standin_child(args.standin_child)
         return 0
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if unknown := skip - set(STEPS):
@@ -648,6 +705,8 @@ def main() -> int:
         step("resync", lambda: measure_index(notes, index, env, workdir, timeout, "unchanged re-sync"))
         step("edit", lambda: measure_edit(notes, index, env, workdir, timeout, args.seed))
         step("cold_ask", lambda: measure_cold_ask(index, env, workdir, timeout, args.repeats, questions))
+        step("cold_ask_model", lambda: measure_cold_ask_model(notes, workdir / "index-standin", base_env(workdir, ""),
+                                                              workdir, timeout, args.repeats, questions))
         step("search", lambda: measure_search(index, env, workdir, timeout, questions[:args.queries]))
         step("serve1", lambda: measure_server(1, index, env, workdir, min(timeout, 600), questions))
         step("serve4", lambda: measure_server(4, index, env, workdir, min(timeout, 600), questions))

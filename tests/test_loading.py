@@ -156,3 +156,32 @@ def test_status_verify_hashes_every_file(tmp_path: Path, embedder: HashingEmbedd
     assert CliRunner().invoke(main, args[:1] + args[2:]).exit_code == 0  # a plain status does not read it all
     bad = CliRunner().invoke(main, args)
     assert bad.exit_code == 1 and "chunks.jsonl is corrupt (checksum mismatch)" in bad.output
+
+
+def test_a_large_files_json_is_checked_by_edges_on_open_and_hashed_whole_when_first_read(
+        tmp_path: Path, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    _small_limits(monkeypatch)
+    notes = _notes(tmp_path / "notes")
+    build = build_index(notes, tmp_path / "index", embedder)
+    folder = tmp_path / "index" / BUILDS / build.manifest.build_id
+    _flip_middle(folder / "files.json")
+    index = load_index(folder)  # a search never reads the per-file record
+    with pytest.raises(IndexCorruptError, match=r"files\.json is corrupt \(checksum mismatch\)"):
+        _ = index.files
+    again = build_index(notes, tmp_path / "index", embedder)  # a sync does not trust the damaged record
+    assert again.manifest.build_id != build.manifest.build_id
+    published = load_current(tmp_path / "index")
+    assert sorted(f.source for f in published.files.files) == sorted(p.relative_to(notes).as_posix()
+                                                                      for p in notes.rglob("*.md"))
+
+
+def test_damaged_per_row_columns_are_refused_on_open(tmp_path: Path, embedder: HashingEmbedder,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chunk_columns.npz` is read whole on open, so even a large one with a flipped byte in the
+    middle (its edges intact) is refused: the archive's own CRC of each array catches it."""
+    _small_limits(monkeypatch)
+    build = build_index(_notes(tmp_path / "notes"), tmp_path / "index", embedder)
+    folder = tmp_path / "index" / BUILDS / build.manifest.build_id
+    _flip_middle(folder / "chunk_columns.npz")
+    with pytest.raises(IndexCorruptError, match=r"chunk_columns\.npz is (unreadable|corrupt)"):
+        load_index(folder)

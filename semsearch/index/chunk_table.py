@@ -88,18 +88,47 @@ class ColumnValues:
         return buffer.getvalue()
 
 
+class Names(Sequence[str]):
+    """A column's distinct values (sorted, as stored), each made a `str` only when it is read: a
+    build's source paths number as many as its files."""
+
+    def __init__(self, values: npt.NDArray[np.str_]) -> None:
+        self.array = values
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, at: int) -> str: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[str]: ...
+
+    def __getitem__(self, at: int | slice) -> str | list[str]:
+        if isinstance(at, slice):
+            return [str(v) for v in self.array[at]]
+        return str(self.array[at])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # compared by contents
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkColumns:
     """Per-row metadata of every chunk, each an index into the distinct values."""
 
     collection: npt.NDArray[np.int32]
-    collection_names: list[str]
+    collection_names: Names
     source: npt.NDArray[np.int32]
-    source_names: list[str]
+    source_names: Names
     date: npt.NDArray[np.int32]
-    date_names: list[str]
+    date_names: Names
     tag: npt.NDArray[np.int32]  # the tags of row r are tag[tag_starts[r]:tag_starts[r + 1]]
-    tag_names: list[str]
+    tag_names: Names
     tag_starts: IntArray
 
     @classmethod
@@ -107,7 +136,9 @@ class ChunkColumns:
         """The columns of a build's `chunk_columns.npz` (ValueError when they do not fit `count` rows)."""
         with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:
             found = {name: arrays[name] for name in arrays.files}
-        names = {n: [str(v) for v in found[f"{n}_names"]] for n in ("collection", "source", "date", "tag")}
+        names = {n: Names(found[f"{n}_names"]) for n in ("collection", "source", "date", "tag")}
+        if any(names[n].array.dtype.kind != "U" for n in names):
+            raise ValueError("chunk column names that are not text")
         columns = cls(found["collection"], names["collection"], found["source"], names["source"], found["date"],
                       names["date"], found["tag"], names["tag"], found["tag_starts"])
         for name in ("collection", "source", "date", "tag"):

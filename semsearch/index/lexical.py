@@ -160,7 +160,12 @@ class TermCounts:
         """The counts stored as a segment's files (ValueError when they are not one, or do not fit
         its `rows`); the contents are covered by the build's checksums."""
         tf, found_rows, indptr, lengths = arrays
-        vocab = {str(term): i for i, term in enumerate(json.loads(terms_raw))}
+        terms = json.loads(terms_raw)
+        if not isinstance(terms, list):
+            raise ValueError("a vocabulary that is not a list")
+        vocab = dict(zip(terms, range(len(terms)), strict=True))  # JSON strings: no str() per term
+        if len(vocab) != len(terms):
+            raise ValueError("a vocabulary that repeats a term")
         kinds = [str(a.dtype) for a in (tf, found_rows, indptr, lengths)]
         if kinds != ["float32", "int32", "int64", "int32"] or len(lengths) != rows:
             raise ValueError("term count arrays of the wrong kind")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zipfile
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,7 +35,7 @@ from .segments import SEGMENT_FILES, SENTENCE_FILES, Segment, open_segment, read
 from .sentences import SentenceIndex
 from .status import FILES_FILE, BuildFiles
 from .vectors import VectorSearch
-from .verify import check_on_open, read_checked
+from .verify import check_on_open, hashed_on_open, read_checked, read_on_open
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Index:
     sentences: Sentences | None
     glossary: Glossary
     columns: ChunkColumns
-    files_json: bytes = field(default=b"", repr=False)  # files.json as verified on open, parsed on use
+    files_json: bytes | None = field(default=None, repr=False)  # files.json if verified on open (a small one)
     segments: tuple[Segment, ...] = ()
     rows: RowMap = field(default_factory=lambda: RowMap((), ()))
 
@@ -71,10 +72,13 @@ class Index:
 
     @cached_property
     def files(self) -> BuildFiles:
-        """What became of each notes file (`files.json`, read and verified on open), parsed on first
-        use (status, a sync): it grows with the folder, and a search never needs it."""
+        """What became of each notes file (`files.json`), parsed on first use (status, a sync): it
+        grows with the folder, and a search never needs it. A large one was checked by size and
+        edges on open, and is read and hashed whole here."""
         try:
-            return BuildFiles.from_json(self.files_json)
+            raw = self.files_json if self.files_json is not None else read_checked(self.path, FILES_FILE,
+                                                                                  self.manifest)
+            return BuildFiles.from_json(raw)
         except IndexCorruptError:
             raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -121,7 +125,7 @@ class Index:
     @cached_property
     def chunk_dates(self) -> npt.NDArray[np.str_]:
         """Each chunk's ISO date ("" when it has none), for date filters (ISO dates sort as text)."""
-        return np.asarray(self.columns.date_names, dtype="<U10")[self.columns.date] if len(self.columns.date) \
+        return self.columns.date_names.array.astype("<U10")[self.columns.date] if len(self.columns.date) \
             else np.zeros(0, dtype="<U10")
 
     @cached_property
@@ -162,7 +166,8 @@ def _group(keys: np.ndarray, rows: np.ndarray, name: Callable[[int], K]) -> dict
 
 def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
     """Open one build: the manifest and small files verified whole, the large files checked by size
-    and edges and memory-mapped (`index.verify`). `sentences=False` leaves the sentence vectors
+    and edges and memory-mapped, or read (the per-row columns; a large `files.json` is read on first
+    use) (`index.verify`). `sentences=False` leaves the sentence vectors
     unopened (for a ranking that does not use them)."""
     started = time.perf_counter()
     manifest = read_manifest(build_dir)
@@ -175,7 +180,7 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         raise IndexCorruptError(f"{build_dir} lacks {', '.join(missing) or 'segments'}. {REBUILD}")
 
     def read(name: str) -> bytes:
-        return read_checked(build_dir, name, manifest)
+        return read_on_open(build_dir, name, manifest)
 
     def checked(name: str) -> Path:
         return check_on_open(build_dir, name, manifest)
@@ -198,10 +203,12 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         name = GLOSSARY_FILE
         glossary = read_glossary(read(GLOSSARY_FILE))
         name = FILES_FILE
-        files_json = read(FILES_FILE)  # parsed on first use (`Index.files`)
+        files_json = read(FILES_FILE) if hashed_on_open(manifest, FILES_FILE) else None
+        if files_json is None:  # read, hashed and parsed on first use (`Index.files`)
+            checked(FILES_FILE)
     except IndexCorruptError:
         raise
-    except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError, OSError) as exc:
+    except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError, OSError, zipfile.BadZipFile) as exc:
         raise IndexCorruptError(f"The index file {build_dir / name} is unreadable ({exc}). {REBUILD}") from None
     if rows.size != manifest.chunk_count:
         raise IndexCorruptError(f"{build_dir} has {rows.size} rows for {manifest.chunk_count} chunks. {REBUILD}")

@@ -1,8 +1,8 @@
 """What is checked of a build file when: fully at publish and on request, cheaply on every open.
 
 The manifest records each file's sha256, size and `edges` (the sha256 of its first and last
-EDGE_BYTES). Opening a build (`check_on_open`) verifies a small file (up to FULL_CHECK_BYTES)
-completely, and a large one by its size and edges: a truncated, extended, replaced or torn file is
+EDGE_BYTES). Opening a build (`check_on_open`, `read_on_open`) verifies a small file (up to
+FULL_CHECK_BYTES) completely, and a large one by its size and edges: a truncated, extended, replaced or torn file is
 refused before anything maps it, at a cost that does not grow with the corpus. A flipped byte in
 the middle of a large file is found by `verify_build`, which hashes every file: the writer runs it
 before publishing, `semsearch status --verify` on request, and a long-running server (`LiveIndex`)
@@ -58,6 +58,28 @@ def read_checked(build_dir: Path, name: str, manifest: Manifest) -> bytes:
     return data
 
 
+def hashed_on_open(manifest: Manifest, name: str) -> bool:
+    """True when opening the build hashes file `name` whole (a small file)."""
+    return manifest.sizes.get(name, 0) <= FULL_CHECK_BYTES
+
+
+def read_on_open(build_dir: Path, name: str, manifest: Manifest) -> bytes:
+    """The bytes of one build file that opening reads whole (the per-row columns): checked as a file
+    about to be mapped is, by size and edges when it is large (`verify_build` hashes it)."""
+    path = _path(build_dir, name, manifest)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise IndexCorruptError(f"The index file {path} is missing or unreadable. {REBUILD}") from None
+    if len(data) != manifest.sizes.get(name, len(data)):
+        raise _corrupt(path, "checksum mismatch")
+    ok = sha256(data) == manifest.files[name] if hashed_on_open(manifest, name) else \
+        edges_digest(data) == manifest.edges.get(name)
+    if not ok:
+        raise _corrupt(path, "checksum mismatch")
+    return data
+
+
 def check_on_open(build_dir: Path, name: str, manifest: Manifest) -> Path:
     """The path of one build file that is about to be mapped: a small file hashed whole, a large
     one checked by size and edges."""
@@ -85,7 +107,7 @@ def check_on_open(build_dir: Path, name: str, manifest: Manifest) -> Path:
 def fully_checked_on_open(manifest: Manifest) -> bool:
     """True when opening the build hashes every file whole (a small build): nothing is left for
     `verify_build` to find."""
-    return all(manifest.sizes.get(name, 0) <= FULL_CHECK_BYTES for name in manifest.files)
+    return all(hashed_on_open(manifest, name) for name in manifest.files)
 
 
 def verify_build(build_dir: Path, manifest: Manifest | None = None, *, only: set[str] | None = None) -> Manifest:

@@ -274,7 +274,9 @@ def previous_build(index_dir: Path, *, sentences: bool = True) -> Index | None:
     if not (index_dir / CURRENT).exists() and not (index_dir / CURRENT).is_symlink():
         return None
     try:
-        return load_current(index_dir, sentences=sentences)
+        index = load_current(index_dir, sentences=sentences)
+        index.files  # noqa: B018 - read whole now: a sync reads every record, and a damaged one is not reused
+        return index
     except SemsearchError as exc:
         logger.warning("not reusing the published build%s: %s", "'s sentence vectors" if sentences else "", exc)
     if sentences:  # damaged sentence files need not cost the chunk vectors
@@ -282,6 +284,7 @@ def previous_build(index_dir: Path, *, sentences: bool = True) -> Index | None:
     for path in build_dirs(index_dir):
         try:
             found = load_index(path, sentences=False)
+            found.files  # noqa: B018 - as above
         except SemsearchError:
             continue
         logger.warning("reusing the vectors of the earlier build %s", found.build_id)
