@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def embedder_for(settings: Settings) -> Embedder:
-    """The embedder the settings name (model, backend, device, precision)."""
+def embedder_for(settings: Settings, *, quick_start: bool = False) -> Embedder:
+    """The embedder the settings name (model, backend, device, precision). `quick_start`: for a
+    process that embeds a question and exits (`load_embedder`)."""
     return load_embedder(settings.model, backend=settings.backend, device=settings.device,
-                         precision=settings.precision)
+                         precision=settings.precision, quick_start=quick_start)
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:

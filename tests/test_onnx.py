@@ -166,3 +166,21 @@ def test_onnx_runtime_writes_no_device_id_or_telemetry_under_the_users_cache(tmp
     if not microsoft_folder_after(session, "plain"):
         pytest.skip("this onnxruntime keeps no device id: nothing to turn off")
     assert not microsoft_folder_after(f"import semsearch.embedders; {session}", "semsearch")
+
+
+@pytest.mark.slow
+def test_a_quick_start_session_skips_prepacking_and_gives_the_same_vectors() -> None:
+    """`ask` builds its session without weight prepacking (quicker to build, slower to run)."""
+    texts = ["what is inverted dropout", "Inverted dropout scales activations at training time. " * 20]
+    usual = load_embedder("sentence-transformers/all-MiniLM-L6-v2", backend="onnx")
+    quick = load_embedder("sentence-transformers/all-MiniLM-L6-v2", backend="onnx", quick_start=True)
+
+    def prepacking_off(embedder: object) -> bool:
+        options = embedder._session.get_session_options()  # type: ignore[attr-defined]
+        try:
+            return bool(options.get_session_config_entry("session.disable_prepacking") == "1")
+        except RuntimeError:  # not set
+            return False
+
+    assert prepacking_off(quick) and not prepacking_off(usual)
+    assert np.abs(quick.embed_queries(texts) - usual.embed_queries(texts)).max() < 1e-5

