@@ -35,7 +35,7 @@ from .segments import SEGMENT_FILES, SENTENCE_FILES, Segment, open_segment, read
 from .sentences import SentenceIndex
 from .status import FILES_FILE, BuildFiles
 from .vectors import VectorSearch
-from .verify import check_on_open, hashed_on_open, read_checked, read_on_open
+from .verify import check_on_open, hashed_on_open, read_checked
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def load_index(build_dir: Path, *, sentences: bool = True) -> Index:
         raise IndexCorruptError(f"{build_dir} lacks {', '.join(missing) or 'segments'}. {REBUILD}")
 
     def read(name: str) -> bytes:
-        return read_on_open(build_dir, name, manifest)
+        return read_checked(build_dir, name, manifest, on_open=True)
 
     def checked(name: str) -> Path:
         return check_on_open(build_dir, name, manifest)

@@ -1,7 +1,7 @@
 """What is checked of a build file when: fully at publish and on request, cheaply on every open.
 
 The manifest records each file's sha256, size and `edges` (the sha256 of its first and last
-EDGE_BYTES). Opening a build (`check_on_open`, `read_on_open`) verifies a small file (up to
+EDGE_BYTES). Opening a build (`check_on_open`, `read_checked(on_open=True)`) verifies a small file (up to
 FULL_CHECK_BYTES) completely, and a large one by its size and edges: a truncated, extended, replaced or torn file is
 refused before anything maps it, at a cost that does not grow with the corpus. A flipped byte in
 the middle of a large file is found by `verify_build`, which hashes every file: the writer runs it
@@ -44,8 +44,10 @@ def _corrupt(path: Path, why: str) -> IndexCorruptError:
     return IndexCorruptError(f"The index file {path} is corrupt ({why}). {REBUILD}")
 
 
-def read_checked(build_dir: Path, name: str, manifest: Manifest) -> bytes:
-    """The bytes of one (small) build file, checked against the manifest's sha256."""
+def read_checked(build_dir: Path, name: str, manifest: Manifest, *, on_open: bool = False) -> bytes:
+    """The bytes of one build file, checked against the manifest's sha256. `on_open`: checked as
+    opening a build checks a file it maps, a large one by its size and edges only (the per-row
+    columns; `verify_build` hashes it)."""
     path = _path(build_dir, name, manifest)
     try:
         data = path.read_bytes()
@@ -53,7 +55,11 @@ def read_checked(build_dir: Path, name: str, manifest: Manifest) -> bytes:
         raise IndexCorruptError(f"The index file {path} is missing or unreadable. {REBUILD}") from None
     if name in manifest.sizes and len(data) != manifest.sizes[name]:
         raise _corrupt(path, "checksum mismatch")
-    if sha256(data) != manifest.files[name]:
+    if not on_open or hashed_on_open(manifest, name):
+        ok = sha256(data) == manifest.files[name]
+    else:
+        ok = edges_digest(data) == manifest.edges.get(name)
+    if not ok:
         raise _corrupt(path, "checksum mismatch")
     return data
 
@@ -61,23 +67,6 @@ def read_checked(build_dir: Path, name: str, manifest: Manifest) -> bytes:
 def hashed_on_open(manifest: Manifest, name: str) -> bool:
     """True when opening the build hashes file `name` whole (a small file)."""
     return manifest.sizes.get(name, 0) <= FULL_CHECK_BYTES
-
-
-def read_on_open(build_dir: Path, name: str, manifest: Manifest) -> bytes:
-    """The bytes of one build file that opening reads whole (the per-row columns): checked as a file
-    about to be mapped is, by size and edges when it is large (`verify_build` hashes it)."""
-    path = _path(build_dir, name, manifest)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise IndexCorruptError(f"The index file {path} is missing or unreadable. {REBUILD}") from None
-    if len(data) != manifest.sizes.get(name, len(data)):
-        raise _corrupt(path, "checksum mismatch")
-    ok = sha256(data) == manifest.files[name] if hashed_on_open(manifest, name) else \
-        edges_digest(data) == manifest.edges.get(name)
-    if not ok:
-        raise _corrupt(path, "checksum mismatch")
-    return data
 
 
 def check_on_open(build_dir: Path, name: str, manifest: Manifest) -> Path:
